@@ -1,0 +1,1 @@
+"""Door/attendance terminal agent (relay lock; face check-in arrives with the face module)."""

@@ -1,0 +1,87 @@
+"""``DoorTerminal``: a door/attendance terminal on the shared device runtime."""
+
+from __future__ import annotations
+
+import random
+import threading
+from pathlib import Path
+from typing import Any
+
+from devices.door_terminal.checkin import FaceCheckin
+from devices.door_terminal.face import FaceSource
+from devices.door_terminal.lock import Lock
+from devices.runtime import DeviceAgent, Runtime
+from facecore.policy import MatchPolicy
+from protocol.bodies_door import DoorAction, OpenDoorArgs
+from protocol.payloads import DeviceKind, utcnow
+
+MODEL = "officehub-door"
+FIRMWARE = "0.1.0"
+
+
+class DoorTerminal:
+    def __init__(self, *, device_id: str, broker_url: str, workdir: Path, lock: Lock,
+                 face_source: FaceSource | None = None, username: str | None = None,
+                 password: str | None = None, model: str = MODEL, firmware: str = FIRMWARE,
+                 heartbeat_s: float = 30, ack_timeout_s: float = 10, runtime: Runtime | None = None,
+                 rng: random.Random | None = None, face_mode: str | None = None,
+                 policy: MatchPolicy | None = None) -> None:
+        """``face_mode``: None (lock only), "edge" (match locally) or "thin" (the hub matches)."""
+        self.lock = lock
+        self.face_source = face_source
+        caps = ["door"] + (["face", f"face_{face_mode}"] if face_mode else [])
+        self.agent = DeviceAgent(device_id=device_id, kind=DeviceKind.DOOR_TERMINAL, model=model,
+                                 firmware=firmware, broker_url=broker_url, workdir=workdir,
+                                 username=username, password=password, capabilities=caps,
+                                 heartbeat_s=heartbeat_s, ack_timeout_s=ack_timeout_s, runtime=runtime,
+                                 rng=rng)
+        self._last_opened: str | None = None
+        self.agent.on_command("open_door", self._open_door)
+        self.face: FaceCheckin | None = None
+        if face_mode is not None:
+            self.face = FaceCheckin(agent=self.agent, lock=lock, mode=face_mode, policy=policy,
+                                    on_opened=self._mark_opened)
+        self._camera: threading.Thread | None = None
+
+    @property
+    def device_id(self) -> str:
+        return self.agent.device_id
+
+    def start(self) -> None:
+        self._publish_live()
+        self.agent.start()
+        if self.face is not None:
+            self.face.start()
+            if self.face_source is not None:
+                face, source = self.face, self.face_source
+                self._camera = threading.Thread(target=lambda: face.run(source), daemon=True,
+                                                name=f"camera-{self.device_id}")
+                self._camera.start()
+
+    def stop(self) -> None:
+        if self.face_source is not None:
+            self.face_source.close()
+        if self.face is not None:
+            self.face.stop()
+        self.agent.stop()
+        self.lock.close()
+
+    def crash(self) -> None:
+        self.agent.crash()
+
+    def _open_door(self, raw: dict[str, Any]) -> dict[str, Any]:
+        args = OpenDoorArgs.model_validate(raw)
+        self.lock.open(args.duration_s)  # raises LockError -> the command is acked "error"
+        self._last_opened = utcnow().isoformat()
+        self.agent.emit("door", {"action": DoorAction.OPENED.value, "door": args.door, "reason": args.reason})
+        self._publish_live()
+        return {"door": args.door, "opened_for_s": args.duration_s}
+
+    def _mark_opened(self) -> None:
+        self._last_opened = utcnow().isoformat()
+
+    def _publish_live(self) -> None:
+        state = self.agent.state
+        live = dict(state.live)
+        live["last_opened_at"] = self._last_opened
+        self.agent.publish_state(config_version=state.config_version, config=state.config, live=live)

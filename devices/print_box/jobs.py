@@ -1,0 +1,246 @@
+"""``JobRunner``: takes ``print_job`` offers, downloads and checks the file, prints it through the
+backend, follows the CUPS job and reports every state as a ``print_job`` event.
+
+Idempotent on job id (``JobLedger``). Command handlers only claim the job and return, so the ack
+("the box has the job") is fast; download and CUPS work run on the runner's own threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from devices.print_box.backend import JobStatus, PrintBackend
+from devices.print_box.cups_options import PrintOptions
+from devices.print_box.cups_worker import CupsError, CupsNotFound, CupsUnavailable
+from devices.print_box.ledger import FINAL, JobLedger
+from devices.runtime import DeviceAgent
+from devices.runtime.executor import TimerHandle
+from protocol.bodies_print import PendingPrintJobs, PrintJobArgs
+
+log = logging.getLogger(__name__)
+
+# CUPS job-state → what we report (the same table as the hub's domain; devices never import hub).
+CUPS_TO_REPORT = {"pending": "sent", "held": "sent", "processing": "printing", "stopped": "printing",
+                  "canceled": "canceled", "aborted": "failed", "completed": "completed"}
+_CHUNK = 1 << 20
+_CATCH_UP_FIRST_S, _CATCH_UP_MAX_S = 5.0, 120.0
+
+
+class JobFailed(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class JobRunner:
+    def __init__(self, *, agent: DeviceAgent, backend: PrintBackend, workdir: Path, poll_s: float = 1.0,
+                 download_timeout_s: float = 120) -> None:
+        self.agent, self.backend, self.poll_s = agent, backend, poll_s
+        self.download_timeout_s = download_timeout_s
+        self.spool = workdir / "print-spool"
+        self.spool.mkdir(parents=True, exist_ok=True)
+        self.ledger = JobLedger(workdir / "print-jobs.sqlite3")
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"{agent.device_id}-print")
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+        self._timer: TimerHandle | None = None
+        self._synced = False  # caught up with the hub since the last (re)connect
+        self._catching_up = False
+        self._catch_up_after = 0.0  # monotonic; a failed catch-up backs off instead of retrying every tick
+        self._catch_up_backoff = _CATCH_UP_FIRST_S
+        self._force_report = True  # after a (re)start, re-report every job we know: the hub converges
+        self._stopped = threading.Event()
+        self.submitted = 0  # CUPS submissions by this process (observable in tests and benches)
+        agent.on_command("print_job", self.on_print_job)
+        agent.on_command("cancel_print_job", self.on_cancel)
+        agent.on_command("release_job", lambda args: {"released": False, "note": "jobs arrive released"})
+
+    def start(self) -> None:
+        self._timer = self.agent.runtime.scheduler.call_every(
+            self.poll_s, lambda: self.agent.runtime.submit_io(self._tick))
+
+    def stop(self) -> None:
+        self._stopped.set()  # a tick already queued on the agent's I/O thread must not touch the closed ledger
+        if self._timer is not None:
+            self._timer.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.ledger.close()
+
+    # --- offers ---------------------------------------------------------------------------
+
+    def on_print_job(self, raw: dict[str, Any]) -> dict[str, Any]:
+        args = PrintJobArgs.model_validate(raw)
+        with self._lock:
+            if args.job_id in self._running:
+                return {"job_id": args.job_id, "duplicate": True}
+            entry = self.ledger.get(args.job_id)
+            if entry is not None and entry.state == "claimed" and entry.cups_job_id is None:
+                # Claimed by an earlier process that died before CUPS took it: CUPS may still have it.
+                found = self._find(args.job_id)
+                if found is not None:
+                    self.ledger.update(args.job_id, state="sent", cups_job_id=found)
+                    entry = self.ledger.get(args.job_id)
+                else:
+                    entry = None
+            if entry is not None and entry.state != "failed":
+                self._report(args.job_id, entry.reported or "sent", force=True)
+                return {"job_id": args.job_id, "duplicate": True, "state": entry.state}
+            if entry is None or entry.state == "failed":
+                self.ledger.claim(args.job_id, args.queue)
+            self._running.add(args.job_id)
+        self._pool.submit(self._run, args)
+        return {"job_id": args.job_id, "accepted": True}
+
+    def _find(self, title: str) -> int | None:
+        try:
+            return self.backend.find_job(title)
+        except Exception as exc:
+            log.warning("could not look for job %s in CUPS: %s", title, exc)
+            return None
+
+    def _run(self, args: PrintJobArgs) -> None:
+        path = self.spool / f"{args.job_id}.pdf"
+        try:
+            self._download(args, path)
+            opts = args.options
+            cups_id = self.backend.submit(queue=args.queue, path=path, title=args.job_id, options=PrintOptions(
+                copies=opts.copies, duplex=opts.duplex, color=opts.color, page_ranges=opts.page_ranges,
+                media=opts.media))
+            self.submitted += 1
+            self.ledger.update(args.job_id, state="sent", cups_job_id=cups_id)
+            self._emit(args.job_id, "sent", cups_job_id=cups_id)
+        except JobFailed as exc:
+            self._fail(args.job_id, exc.code, exc.message)
+        except CupsNotFound as exc:
+            self._fail(args.job_id, "queue_not_found", exc.message)
+        except CupsUnavailable as exc:
+            self._fail(args.job_id, "cups_unavailable", exc.message)
+        except CupsError as exc:
+            self._fail(args.job_id, "cups_refused", exc.message)
+        except Exception as exc:  # never lose the job silently
+            log.exception("print job %s failed", args.job_id)
+            self._fail(args.job_id, "box_error", f"{type(exc).__name__}: {exc}")
+        finally:
+            path.unlink(missing_ok=True)  # CUPS keeps its own copy
+            with self._lock:
+                self._running.discard(args.job_id)
+
+    def _download(self, args: PrintJobArgs, path: Path) -> None:
+        h = hashlib.sha256()
+        size = 0
+        try:
+            with urllib.request.urlopen(str(args.url), timeout=self.download_timeout_s) as res, path.open("wb") as f:
+                while chunk := res.read(_CHUNK):
+                    size += len(chunk)
+                    if size > args.size:
+                        raise JobFailed("checksum_mismatch", f"download is larger than the announced {args.size} bytes")
+                    h.update(chunk)
+                    f.write(chunk)
+        except JobFailed:
+            raise
+        except Exception as exc:
+            raise JobFailed("download_failed", f"could not download the document: {exc}") from exc
+        if h.hexdigest() != args.sha256:
+            raise JobFailed("checksum_mismatch", "the downloaded document does not match its sha256")
+
+    def _fail(self, job_id: str, code: str, message: str) -> None:
+        self.ledger.update(job_id, state="failed")
+        self._emit(job_id, "failed", error_code=code, message=message[:1000])
+
+    # --- cancel ---------------------------------------------------------------------------
+
+    def on_cancel(self, raw: dict[str, Any]) -> dict[str, Any]:
+        job_id = str(raw["job_id"])
+        entry = self.ledger.get(job_id)
+        if entry is None:
+            # Not here yet: remember, so a late offer is not printed.
+            self.ledger.claim(job_id, "")
+            self.ledger.update(job_id, state="canceled")
+            self._emit(job_id, "canceled", message="canceled before it reached the box")
+            return {"job_id": job_id, "canceled": True}
+        if entry.state in FINAL:
+            return {"job_id": job_id, "canceled": entry.state == "canceled", "state": entry.state}
+        if entry.cups_job_id is not None:
+            self.backend.cancel(entry.cups_job_id)
+        return {"job_id": job_id, "canceled": True}
+
+    # --- following jobs ---------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if self._stopped.is_set():
+            return
+        try:
+            self._maybe_catch_up()
+            force, self._force_report = self._force_report, False
+            for entry in self.ledger.active():
+                if entry.cups_job_id is None:
+                    continue
+                try:
+                    st = self.backend.status(entry.cups_job_id)
+                except CupsNotFound:
+                    st = JobStatus(state="completed" if entry.reported == "printing" else "aborted",
+                                   reasons=("job-purged",))
+                except CupsError as exc:
+                    log.info("status of %s unavailable: %s", entry.job_id, exc)
+                    continue
+                report = CUPS_TO_REPORT.get(st.state, "sent")
+                reasons = ",".join(st.reasons)
+                if force or report != entry.reported or reasons != entry.reasons:
+                    final = report if report in FINAL else None
+                    self.ledger.update(entry.job_id, state=final or report, reported=report, reasons=reasons)
+                    self._emit(entry.job_id, report, cups_job_id=entry.cups_job_id, reasons=list(st.reasons),
+                               pages_printed=st.impressions, message=st.message,
+                               error_code="cups_aborted" if report == "failed" else None)
+        except RuntimeError:
+            pass  # stopping: outbox closed
+        except sqlite3.ProgrammingError:
+            if not self._stopped.is_set():
+                raise  # the ledger closed under a tick that raced stop(): nothing left to follow
+
+    def _maybe_catch_up(self) -> None:
+        if not self.agent.connected:
+            self._synced = False
+            return
+        if self._synced or self._catching_up or time.monotonic() < self._catch_up_after:
+            return
+        self._catching_up = True
+        # On the runner's pool: the request may wait 10 s, which must not hold the agent's shared I/O
+        # thread (a simulated fleet runs many boxes on two of them).
+        self._pool.submit(self._catch_up)
+
+    def _catch_up(self) -> None:
+        """After (re)connecting: ask the hub which jobs we should have (fresh download URLs)."""
+        try:
+            res = self.agent.request("print_jobs_pending", {"known_job_ids": self.ledger.known_ids()}, timeout=10)
+            pending = PendingPrintJobs.model_validate(res.data or {})
+        except Exception as exc:
+            log.info("catch-up request failed (%s); retrying in %.0fs, pending commands still arrive", exc,
+                     self._catch_up_backoff)
+            self._catch_up_after = time.monotonic() + self._catch_up_backoff
+            self._catch_up_backoff = min(_CATCH_UP_MAX_S, self._catch_up_backoff * 2)
+            return
+        finally:
+            self._catching_up = False
+        self._synced, self._catch_up_backoff = self.agent.connected, _CATCH_UP_FIRST_S
+        for job in pending.jobs:
+            self.on_print_job(job.model_dump(mode="json"))
+        for job_id in pending.cancel_job_ids:
+            self.on_cancel({"job_id": job_id})
+
+    def _report(self, job_id: str, state: str, *, force: bool = False) -> None:
+        entry = self.ledger.get(job_id)
+        if entry is not None:
+            self._emit(job_id, state, cups_job_id=entry.cups_job_id,
+                       reasons=[r for r in entry.reasons.split(",") if r])
+
+    def _emit(self, job_id: str, state: str, **fields: Any) -> None:
+        data = {"job_id": job_id, "state": state, **{k: v for k, v in fields.items() if v is not None}}
+        self.agent.emit("print_job", data)

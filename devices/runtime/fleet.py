@@ -1,0 +1,212 @@
+"""Fleet behaviour every device agent has: ping, reboot, logs on demand, config, firmware A/B.
+
+Firmware uses two slots (Mender-style A/B): the new image is downloaded and verified (sha256 +
+Ed25519 signature with the hub's public key) into the inactive slot, then activated; a failing
+install or health check leaves the active slot untouched, so a device is never half-applied.
+``rollback_firmware`` switches back to the previous slot. Slots survive restarts (``slots.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import urllib.request
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from protocol.bodies_fleet import (
+    ApplyConfigArgs,
+    FetchLogsArgs,
+    RollbackFirmwareArgs,
+    UpdateFirmwareArgs,
+)
+from protocol.events import PingArgs, RebootArgs
+from protocol.firmware import FirmwareRejected, public_key_from_b64, verify_artifact
+
+if TYPE_CHECKING:
+    from devices.runtime.agent import DeviceAgent
+
+log = logging.getLogger(__name__)
+
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+KEY_FILE = "firmware-key.pub"
+# (version, downloaded image) -> None; raises to make the install fail (hardware hook / fault injection).
+InstallHook = Callable[[str, Path], None]
+
+
+class FirmwareFailed(RuntimeError):
+    pass
+
+
+def heartbeat_from_config(config: dict[str, Any], *, default: float) -> float:
+    """The ``heartbeat_s`` of a device config (the hub validates 5–3600 s), else ``default``."""
+    value = config.get("heartbeat_s")
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"heartbeat_s must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+class FleetFeatures:
+    def __init__(self, agent: DeviceAgent, *, log_lines: int = 2000) -> None:
+        self.agent = agent
+        self.dir = agent.workdir / "firmware"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._logs: deque[tuple[str, str, str]] = deque(maxlen=log_lines)
+        self.install_hook: InstallHook | None = None
+        self.config_hooks: list[Callable[[dict[str, Any]], None]] = []
+        self.reboots = 0
+        self.public_key: Ed25519PublicKey | None = None
+        key_file = agent.workdir / KEY_FILE
+        if key_file.exists():
+            self.public_key = public_key_from_b64(key_file.read_text().strip())
+        self._slots_path = self.dir / "slots.json"
+        self.slots = self._load_slots()
+        agent.firmware = self.slots["active"]
+        for name, fn in (("ping", self._ping), ("reboot", self._reboot), ("fetch_logs", self._fetch_logs),
+                         ("apply_config", self._apply_config), ("update_firmware", self._update_firmware),
+                         ("rollback_firmware", self._rollback_firmware)):
+            agent.on_command(name, fn)
+
+    # --- setup ----------------------------------------------------------------------------------
+
+    def trust_firmware_key(self, public_key_b64: str) -> None:
+        """Set (and persist) the hub's firmware signing key."""
+        self.public_key = public_key_from_b64(public_key_b64)
+        (self.agent.workdir / KEY_FILE).write_text(public_key_b64)
+
+    def log(self, level: str, message: str) -> None:
+        self._logs.append((datetime.now(UTC).isoformat(timespec="milliseconds"), level, message))
+
+    def set_local_config(self, key: str, value: Any) -> None:
+        """Change one value on the device itself (a technician at the panel): shows up as drift."""
+        st = self.agent.state
+        self.log("warning", f"local config change: {key}={value!r}")
+        self.agent.publish_state(config_version=st.config_version, config={**st.config, key: value}, live=st.live)
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def _ping(self, raw: dict[str, Any]) -> dict[str, Any]:
+        args = PingArgs.model_validate(raw)
+        return {"pong": True, "echo": args.echo, "boot_id": self.agent.boot_id, "firmware": self.agent.firmware,
+                "uptime_s": round(self.agent.uptime_s, 3)}
+
+    def _reboot(self, raw: dict[str, Any]) -> dict[str, Any]:
+        args = RebootArgs.model_validate(raw)
+        self.log("info", f"reboot requested (in {args.delay_s:g}s)")
+        self.reboots += 1
+        # Ack first, then restart: the hub sees the ack and afterwards a new boot id.
+        self.agent.runtime.scheduler.call_later(args.delay_s + 0.2, self.agent.soft_reboot)
+        return {"rebooting_in_s": args.delay_s}
+
+    def _fetch_logs(self, raw: dict[str, Any]) -> dict[str, Any]:
+        args = FetchLogsArgs.model_validate(raw)
+        floor = LEVELS[args.min_level]
+        lines = [f"{ts} {lvl.upper()} {msg}" for ts, lvl, msg in list(self._logs) if LEVELS.get(lvl, 20) >= floor]
+        return {"lines": lines[-args.lines:], "truncated": len(lines) > args.lines}
+
+    def _apply_config(self, raw: dict[str, Any]) -> dict[str, Any]:
+        args = ApplyConfigArgs.model_validate(raw)
+        try:
+            # Checked before the hooks run, applied after they all succeed: a refused config changes nothing.
+            heartbeat_s = heartbeat_from_config(dict(args.config), default=self.agent.default_heartbeat_s)
+            for hook in self.config_hooks:
+                hook(dict(args.config))
+        except Exception as exc:
+            self.log("error", f"config v{args.version} refused: {exc}")
+            self.agent.emit("config_applied", {"version": args.version, "ok": False, "error": str(exc)[:1000]})
+            raise
+        self.agent.set_heartbeat_interval(heartbeat_s)
+        self.agent.publish_state(config_version=args.version, config=dict(args.config), live=self.agent.state.live)
+        self.agent.emit("config_applied", {"version": args.version, "ok": True})
+        self.log("info", f"config v{args.version} applied")
+        return {"version": args.version}
+
+    def _event(self, rollout_id: str, version: str, state: str, error: str | None = None) -> None:
+        self.agent.emit("firmware", {"rollout_id": rollout_id, "version": version, "state": state, "error": error})
+        self.log("error" if state == "failed" else "info",
+                 f"firmware {version}: {state}" + (f" ({error})" if error else ""))
+
+    def _update_firmware(self, raw: dict[str, Any]) -> dict[str, Any]:
+        a = UpdateFirmwareArgs.model_validate(raw)
+        with self._lock:
+            if self.slots["active"] == a.version:
+                self._event(a.rollout_id, a.version, "succeeded")
+                return {"version": a.version, "state": "succeeded", "note": "already installed"}
+            image = self.dir / f"slot-{a.version}.bin.part"
+            try:
+                self._event(a.rollout_id, a.version, "downloading")
+                self._download(a.url, image)
+                self._event(a.rollout_id, a.version, "verifying")
+                if self.public_key is None:
+                    raise FirmwareFailed("bad_signature: no firmware key configured on this device")
+                try:
+                    verify_artifact(image, sha256_hex=a.sha256, signature_b64=a.signature,
+                                    public_key=self.public_key, size=a.size)
+                except FirmwareRejected as exc:
+                    raise FirmwareFailed(f"{exc.reason}: {exc.detail}") from exc
+                self._event(a.rollout_id, a.version, "applying")
+                if self.install_hook is not None:
+                    try:
+                        self.install_hook(a.version, image)
+                    except Exception as exc:
+                        raise FirmwareFailed(f"apply: {exc}") from exc
+            except FirmwareFailed as exc:
+                image.unlink(missing_ok=True)
+                self._event(a.rollout_id, a.version, "failed", str(exc)[:1000])
+                raise
+            except OSError as exc:
+                image.unlink(missing_ok=True)
+                self._event(a.rollout_id, a.version, "failed", f"download: {exc}"[:1000])
+                raise FirmwareFailed(f"download: {exc}") from exc
+            os.replace(image, self.dir / f"slot-{a.version}.bin")
+            self._switch(active=a.version, previous=self.slots["active"])
+            self._event(a.rollout_id, a.version, "succeeded")
+            return {"version": a.version, "state": "succeeded"}
+
+    def _rollback_firmware(self, raw: dict[str, Any]) -> dict[str, Any]:
+        a = RollbackFirmwareArgs.model_validate(raw)
+        with self._lock:
+            if self.slots["active"] != a.version:
+                if self.slots.get("previous") != a.version:
+                    raise FirmwareFailed(f"version {a.version} is in neither slot "
+                                         f"(active {self.slots['active']}, previous {self.slots.get('previous')})")
+                self._switch(active=a.version, previous=self.slots["active"])
+            self._event(a.rollout_id, a.version, "rolled_back")
+            return {"version": a.version, "state": "rolled_back"}
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _download(url: str, dest: Path) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise FirmwareFailed(f"download: refusing non-HTTP URL {url[:60]!r}")
+        with urllib.request.urlopen(url, timeout=60) as res, open(dest, "wb") as f:
+            shutil.copyfileobj(res, f, 1024 * 1024)
+
+    def _switch(self, *, active: str, previous: str | None) -> None:
+        self.slots = {"active": active, "previous": previous}
+        tmp = self._slots_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.slots))
+        os.replace(tmp, self._slots_path)  # the atomic switch: either slot set, never a mix
+        self.agent.firmware = active
+        self.agent.republish_info()
+
+    def _load_slots(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self._slots_path.read_text())
+            if isinstance(data, dict) and isinstance(data.get("active"), str):
+                return data
+        except (OSError, ValueError):
+            pass
+        return {"active": self.agent.firmware, "previous": None}

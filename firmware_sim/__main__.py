@@ -1,0 +1,3 @@
+from firmware_sim.cli import sim
+
+sim(prog_name="python -m firmware_sim")

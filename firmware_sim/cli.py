@@ -1,0 +1,55 @@
+"""``sim``: run a simulated fleet until Ctrl-C (graceful offline for every agent)."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import click
+
+from devices.door_terminal.cli import run_until_signal
+from firmware_sim.adapters import FirmwareFaults
+from firmware_sim.fleet import SimFleet
+
+
+@click.command("sim")
+@click.option("--doors", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option("--printboxes", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option("--broker", "broker_url", default="mqtt://127.0.0.1:1883", show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where device outboxes live (default: a fresh temporary folder).")
+@click.option("--events-per-s", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Synthetic door events per second across the fleet (0: none).")
+@click.option("--id-offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Number devices from offset+1 (run several sim processes for large fleets).")
+@click.option("--heartbeat-s", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
+@click.option("--username", default=None, envvar="OFFICEHUB_DEVICE_USERNAME")
+@click.option("--password", default=None, envvar="OFFICEHUB_DEVICE_PASSWORD")
+@click.option("--firmware-key", default=None, envvar="OFFICEHUB_FIRMWARE_PUBLIC_KEY",
+              help="The hub's firmware public key (GET /api/v1/firmware/public-key); enables updates.")
+@click.option("--firmware-failure-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of firmware installs that fail their health check (and roll back).")
+@click.option("--firmware-fail", "firmware_fail", multiple=True, help="Device id whose installs always fail.")
+def sim(doors: int, printboxes: int, broker_url: str, seed: int, workdir: Path | None, events_per_s: float,
+        id_offset: int, heartbeat_s: float, username: str | None, password: str | None, firmware_key: str | None,
+        firmware_failure_rate: float, firmware_fail: tuple[str, ...]) -> None:
+    """Run N simulated door terminals and print boxes against a broker."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tmp = None
+    if workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="officehub-sim-")
+        workdir = Path(tmp.name)
+    fleet = SimFleet(broker_url=broker_url, doors=doors, printboxes=printboxes, seed=seed, workdir=workdir,
+                     event_interval_s=(1.0 / events_per_s) if events_per_s > 0 else None,
+                     heartbeat_s=heartbeat_s, username=username, password=password, id_offset=id_offset)
+    if firmware_key:
+        fleet.enable_firmware(public_key_b64=firmware_key, faults=FirmwareFaults(
+            fail_ids=set(firmware_fail), failure_rate=firmware_failure_rate, seed=seed))
+    try:
+        run_until_signal(fleet.start, fleet.stop,
+                         f"simulated fleet ({doors} doors, {printboxes} print boxes) on {broker_url}")
+    finally:
+        if tmp is not None:
+            tmp.cleanup()

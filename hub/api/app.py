@@ -1,0 +1,82 @@
+"""The FastAPI application: its lifespan owns the hub runtime (MQTT ingest, workers, timers)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from hub.api.routes import ROUTERS
+from hub.auth.passwords import hash_password
+from hub.auth.tokens import Role
+from hub.db.models.core import User
+from hub.db.session import transaction
+from hub.runtime import HubRuntime, build_runtime
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def ensure_admin(rt: HubRuntime) -> bool:
+    """Create the ``admin`` user once, from OFFICEHUB_ADMIN_PASSWORD (generated in demo mode)."""
+    if rt.settings.admin_password is None:
+        return False
+    with transaction(rt.sessions) as session:
+        if session.execute(select(User.id).where(User.username == "admin")).first():
+            return False
+        session.add(User(username="admin", role=Role.ADMIN.value, full_name="Administrator", active=True,
+                         password_hash=hash_password(rt.settings.admin_password.get_secret_value())))
+    return True
+
+
+# Invalid bodies can be arbitrary bytes (a file posted where JSON was expected): echo them safely.
+_SAFE_BYTES = {bytes: lambda b: b[:200].decode("utf-8", "replace")}
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:10]:
+        loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
+        parts.append(f"{loc or 'request'}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create_app(settings: Settings | None = None, *, runtime: HubRuntime | None = None) -> FastAPI:
+    """Build the app. Pass ``runtime`` to share one already built (tests, demo); else it is built
+    and started by the lifespan from ``settings``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = runtime is None
+        rt = runtime if runtime is not None else await run_in_threadpool(build_runtime, settings or Settings())
+        app.state.runtime = rt
+        await run_in_threadpool(ensure_admin, rt)
+        if own:
+            rt.start()
+        try:
+            yield
+        finally:
+            if own:
+                await run_in_threadpool(rt.stop)
+
+    app = FastAPI(title="OfficeHub", version="0.1.0", lifespan=lifespan,
+                  description="Smart-office device hub: face check-in, cloud print, device fleet.")
+    if runtime is not None:
+        app.state.runtime = runtime
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422,
+                            content={"detail": _validation_message(exc),
+                                     "errors": jsonable_encoder(exc.errors(), custom_encoder=_SAFE_BYTES)})
+
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,52 @@
+"""Alerts: list, acknowledge, resolve (raised by ``hub.services.fleet.alerts.raise_alert``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy import select
+
+from hub.api.deps import OperatorUser, RuntimeDep, SessionDep
+from hub.api.schemas.fleet import AlertPublic
+from hub.db.models.fleet import Alert
+from hub.services.fleet.alerts import AlertError, alert_public, transition
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+
+@router.get("", response_model=list[AlertPublic])
+def list_alerts(_: OperatorUser, db: SessionDep,
+                state: Annotated[str | None, Query(pattern=r"^(open|acked|resolved|active)$")] = None,
+                kind: str | None = None, device_id: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    """``state=active`` means open or acked."""
+    q = select(Alert).order_by(Alert.id.desc()).limit(limit)
+    if state == "active":
+        q = q.where(Alert.state.in_(("open", "acked")))
+    elif state:
+        q = q.where(Alert.state == state)
+    if kind:
+        q = q.where(Alert.kind == kind)
+    if device_id:
+        q = q.where(Alert.device_id == device_id)
+    return [alert_public(a) for a in db.execute(q).scalars()]
+
+
+def _move(rt: RuntimeDep, alert_id: int, to: str, by: str) -> dict[str, Any]:
+    try:
+        return transition(rt, alert_id, to=to, by=by)  # type: ignore[arg-type]
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except AlertError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+@router.post("/{alert_id}/ack", response_model=AlertPublic)
+def ack(user: OperatorUser, rt: RuntimeDep, alert_id: int) -> dict[str, Any]:
+    return _move(rt, alert_id, "acked", user.username)
+
+
+@router.post("/{alert_id}/resolve", response_model=AlertPublic)
+def resolve(user: OperatorUser, rt: RuntimeDep, alert_id: int) -> dict[str, Any]:
+    return _move(rt, alert_id, "resolved", user.username)

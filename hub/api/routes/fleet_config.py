@@ -1,0 +1,88 @@
+"""Desired vs reported device config, config layers (site, group), and device logs on demand."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query
+
+from hub.api.deps import AdminUser, OperatorUser, RuntimeDep
+from hub.api.schemas.devices import CommandPublic
+from hub.api.schemas.fleet import ConfigLayerPut, ConfigPatch, ConfigView
+from hub.domain.device_config import ConfigError, config_schema
+from hub.services.commands import CommandRejected, command_public
+from hub.services.fleet.config import ConfigRefused
+from hub.services.fleet.setup import get_fleet
+
+router = APIRouter(tags=["fleet config"])
+Scope = Annotated[str, Path(pattern=r"^(site|group)$")]
+Kind = Annotated[str, Path(pattern=r"^(door_terminal|print_box)$")]
+
+
+def _refused(exc: ConfigRefused) -> HTTPException:
+    detail: Any = str(exc) if not exc.issues else {"message": str(exc), "issues": exc.issues}
+    return HTTPException(exc.status, detail)
+
+
+@router.get("/api/v1/devices/{device_id}/config", response_model=ConfigView)
+def get_config(_: OperatorUser, rt: RuntimeDep, device_id: str) -> dict[str, Any]:
+    try:
+        return get_fleet(rt).config.view(device_id)
+    except ConfigRefused as exc:
+        raise _refused(exc) from exc
+
+
+@router.patch("/api/v1/devices/{device_id}/config", response_model=ConfigView)
+def patch_config(user: AdminUser, rt: RuntimeDep, device_id: str, body: ConfigPatch) -> dict[str, Any]:
+    try:
+        return get_fleet(rt).config.patch_device(device_id, body.values, expected_version=body.expected_version,
+                                                 actor=user.username)
+    except ConfigRefused as exc:
+        raise _refused(exc) from exc
+
+
+@router.get("/api/v1/config/layers/{scope}/{name}/{kind}")
+def get_layer(_: OperatorUser, rt: RuntimeDep, scope: Scope, name: str, kind: Kind) -> dict[str, Any]:
+    return {"scope": scope, "name": name, "kind": kind,
+            "values": get_fleet(rt).config.layer(scope=scope, name=name, kind=kind)}
+
+
+@router.put("/api/v1/config/layers/{scope}/{name}/{kind}")
+def put_layer(user: AdminUser, rt: RuntimeDep, scope: Scope, name: str, kind: Kind,
+              body: ConfigLayerPut) -> dict[str, Any]:
+    """Site defaults: ``/config/layers/site/default/{kind}``; a group: ``/config/layers/group/{group}/{kind}``."""
+    try:
+        changed = get_fleet(rt).config.set_layer(scope=scope, name=name, kind=kind, values=body.values,
+                                                 actor=user.username)
+    except ConfigRefused as exc:
+        raise _refused(exc) from exc
+    return {"scope": scope, "name": name, "kind": kind, "values": body.values, "devices_updated": changed}
+
+
+@router.get("/api/v1/config/schema/{kind}")
+def get_schema(_: OperatorUser, kind: Kind) -> dict[str, Any]:
+    try:
+        return config_schema(kind)
+    except ConfigError as exc:
+        raise HTTPException(404, str(exc)) from exc
+
+
+@router.post("/api/v1/devices/{device_id}/logs", response_model=CommandPublic)
+def fetch_logs(user: OperatorUser, rt: RuntimeDep, device_id: str,
+               lines: Annotated[int, Query(ge=1, le=5000)] = 200,
+               min_level: Annotated[str, Query(pattern=r"^(debug|info|warning|error)$")] = "debug",
+               wait_s: Annotated[float, Query(ge=0, le=30)] = 10) -> dict[str, Any]:
+    """Ask the device for its recent log lines; waits up to ``wait_s`` for them (then poll the command)."""
+    try:
+        cmd = rt.commands.send(device_id=device_id, name="fetch_logs", args={"lines": lines, "min_level": min_level},
+                               ttl_s=60, ack_timeout_s=30, created_by=user.username)
+    except CommandRejected as exc:
+        raise HTTPException(422, str(exc)) from exc
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        current = rt.commands.get(cmd.id)
+        if current is not None and current.state not in ("pending", "sent"):
+            return command_public(current)
+        time.sleep(0.05)
+    return command_public(rt.commands.get(cmd.id) or cmd)

@@ -1,0 +1,76 @@
+"""Provisioning: claim tokens (admin), claim redemption (the token is the credential), revocation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from sqlalchemy import select
+
+from hub.api.deps import AdminUser, RuntimeDep, SessionDep
+from hub.api.schemas.fleet import ClaimCreate, ClaimIssued, ClaimRequest, ClaimResult, MqttCredentials, RevokeResult
+from hub.db.models.fleet import DeviceClaim
+from hub.services.fleet.provisioning import ProvisioningError
+from hub.services.fleet.setup import get_fleet
+
+router = APIRouter(tags=["provisioning"])
+
+DEMO_NOTE = ("demo mode: the broker does not authenticate devices (no dynsec admin configured), so this "
+             "device has no broker account or ACL; use Mosquitto with dynsec in production")
+
+
+@router.post("/api/v1/provisioning/claims", response_model=ClaimIssued, status_code=status.HTTP_201_CREATED)
+def create_claim(user: AdminUser, rt: RuntimeDep, body: ClaimCreate) -> ClaimIssued:
+    try:
+        issued = get_fleet(rt).provisioning.create_claim(
+            device_kind=body.device_kind, group=body.group, location=body.location, tags=body.tags,
+            ttl_s=body.ttl_s, device_id=body.device_id, created_by=user.username)
+    except ProvisioningError as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+    return ClaimIssued(claim_id=issued.claim_id, token=issued.token, device_kind=issued.device_kind,
+                       group=issued.group, expires_at=issued.expires_at)
+
+
+@router.get("/api/v1/provisioning/claims")
+def list_claims(_: AdminUser, db: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                ) -> list[dict[str, object]]:
+    rows = db.execute(select(DeviceClaim).order_by(DeviceClaim.id.desc()).limit(limit)).scalars()
+    return [{"claim_id": c.id, "device_kind": c.device_kind, "group": c.group, "device_id": c.device_id,
+             "created_at": c.created_at, "expires_at": c.expires_at, "used_at": c.used_at, "used_by": c.used_by,
+             "created_by": c.created_by} for c in rows]
+
+
+@router.post("/api/v1/provisioning/claim", response_model=ClaimResult)
+def claim(rt: RuntimeDep, body: ClaimRequest, request: Request) -> ClaimResult:
+    """A new device presents its one-time token (no user token: the claim token is the credential)."""
+    fleet = get_fleet(rt)
+    source = request.client.host if request.client else None
+    try:
+        done = fleet.provisioning.claim(token=body.token, device_kind=body.device_kind, device_id=body.device_id,
+                                        source=source)
+    except ProvisioningError as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+    fleet.config.recompute([done.device_id], actor=f"device:{done.device_id}")
+    note = DEMO_NOTE if done.broker_auth == "none" else "credentials are shown once; store them on the device"
+    return ClaimResult(device_id=done.device_id, kind=done.kind, group=done.group, broker_auth=done.broker_auth,  # type: ignore[arg-type]
+                       mqtt=MqttCredentials(url=fleet.device_broker_url, client_id=done.device_id,
+                                            username=done.username, password=done.password),
+                       firmware_public_key=fleet.firmware.public_key_b64, hub_url=rt.settings.base_url, note=note)
+
+
+def _revoke(user: AdminUser, rt: RuntimeDep, device_id: str) -> RevokeResult:
+    try:
+        return RevokeResult(**get_fleet(rt).provisioning.revoke(device_id, actor=user.username))
+    except ProvisioningError as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+
+
+@router.post("/api/v1/devices/{device_id}/revoke", response_model=RevokeResult)
+def revoke(user: AdminUser, rt: RuntimeDep, device_id: str) -> RevokeResult:
+    return _revoke(user, rt, device_id)
+
+
+@router.delete("/api/v1/devices/{device_id}", response_model=RevokeResult)
+def delete_device(user: AdminUser, rt: RuntimeDep, device_id: str) -> RevokeResult:
+    """Decommission: cut off at the broker and mark revoked (history is kept)."""
+    return _revoke(user, rt, device_id)

@@ -1,0 +1,212 @@
+"""Fleet API schemas: claims, provisioning, registry attributes, config, firmware, rollouts, alerts, webhooks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from hub.api.schemas.devices import DevicePublic
+
+_NAME = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+
+
+class ClaimCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device_kind: Literal["door_terminal", "print_box"]
+    group: str | None = _NAME
+    location: str | None = Field(default=None, max_length=128)
+    tags: list[str] = Field(default_factory=list, max_length=32)
+    ttl_s: float = Field(default=24 * 3600, gt=0, le=30 * 86400)
+    device_id: str | None = Field(default=None, description="Pre-assign this device id")
+
+
+class ClaimIssued(BaseModel):
+    """The token is shown once; the hub keeps only its hash."""
+
+    claim_id: int
+    token: str
+    device_kind: str
+    group: str | None
+    expires_at: datetime
+
+
+class ClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=8, max_length=200)
+    device_kind: Literal["door_terminal", "print_box"] | None = None
+    device_id: str | None = Field(default=None, max_length=64, description="e.g. the serial number")
+
+
+class MqttCredentials(BaseModel):
+    url: str
+    client_id: str
+    username: str | None
+    password: str | None
+
+
+class ClaimResult(BaseModel):
+    device_id: str
+    kind: str
+    group: str | None
+    broker_auth: Literal["dynsec", "none"]
+    mqtt: MqttCredentials
+    firmware_public_key: str
+    hub_url: str
+    note: str
+
+
+class RevokeResult(BaseModel):
+    device_id: str
+    revoked: bool
+    broker_auth: str
+    cancelled_commands: int
+
+
+class DeviceFleetPublic(DevicePublic):
+    group: str | None
+    location: str | None
+    tags: list[str]
+
+
+class DeviceFleetUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    group: str | None = _NAME
+    location: str | None = Field(default=None, max_length=128)
+    tags: list[str] | None = Field(default=None, max_length=32)
+
+
+class ConfigPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    values: dict[str, Any] = Field(description="Device overrides to set; null removes an override")
+    expected_version: int | None = Field(default=None, ge=0, description="409 if the version moved on")
+
+
+class ConfigLayerPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    values: dict[str, Any]
+
+
+class ConfigView(BaseModel):
+    device_id: str
+    kind: str | None
+    version: int
+    desired: dict[str, Any]
+    reported: dict[str, Any]
+    reported_version: int | None
+    in_sync: bool
+    drift: dict[str, dict[str, Any]]
+    overrides: dict[str, Any]
+    layers: list[dict[str, Any]]
+
+
+class FirmwarePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    version: str
+    filename: str
+    size: int
+    sha256: str
+    signature: str
+    notes: str
+    created_at: datetime
+    created_by: str
+
+
+class RolloutCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    firmware_id: int
+    group: str | None = _NAME
+    device_ids: list[str] | None = Field(default=None, max_length=100_000)
+    stages: list[int] = Field(default_factory=lambda: [5, 25, 100], min_length=1, max_length=20)
+    success_threshold_pct: float = 100.0
+    failure_threshold_pct: float = 10.0
+    min_executed: int = 1
+    device_timeout_s: float = 3600.0
+    start: bool = True
+
+
+class RolloutAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class RolloutPublic(BaseModel):
+    id: str
+    firmware_id: int
+    target_version: str
+    group: str | None
+    kind: str
+    state: str
+    stage: int
+    plan: dict[str, Any]
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    counts: dict[str, int] | None = None
+    devices: list[dict[str, Any]] | None = None
+
+
+class AlertPublic(BaseModel):
+    id: int
+    kind: str
+    severity: str
+    device_id: str | None
+    message: str
+    details: dict[str, Any]
+    state: str
+    count: int
+    created_at: datetime
+    last_at: datetime
+    acked_at: datetime | None
+    acked_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    kinds: list[str] = Field(default_factory=list, max_length=64, description="Alert kinds; empty = all")
+    secret: str | None = Field(default=None, min_length=16, max_length=128,
+                               description="HMAC key; generated (and shown once) when omitted")
+
+
+class WebhookPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    url: str
+    kinds: list[str]
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str
+
+
+class DeliveryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    webhook_id: int
+    event: str
+    state: str
+    attempts: int
+    status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

@@ -1,0 +1,1 @@
+"""API authentication: password hashing, signed access tokens, roles."""

@@ -1,0 +1,1 @@
+"""Broker adapters: per-device credentials and ACLs."""

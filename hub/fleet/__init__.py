@@ -1,0 +1,1 @@
+"""Fleet adapters: firmware signing and storage."""

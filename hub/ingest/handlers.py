@@ -1,0 +1,72 @@
+"""Where features plug into the ingest: event handlers, request handlers, command-ack listeners.
+
+The ingest stores; features react. Handlers run on worker threads after the event is committed,
+never on the MQTT network thread and never inside the ingest transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from protocol.payloads import CommandAck, Request
+
+
+@dataclass(slots=True)  # not frozen: built per stored event on the ingest hot path
+class StoredEvent:
+    id: int | None  # database row id where known (the ingest fast path does not fetch it)
+    device_id: str
+    event_id: str
+    seq: int
+    type: str
+    device_ts: datetime
+    received_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChange:
+    device_id: str
+    online: bool
+    reason: str  # "availability", "will", "heartbeat", "inactivity", "info"
+    at: datetime
+
+
+class RequestRefused(Exception):
+    """Raised by a request handler to answer ``status=error`` with this message."""
+
+
+EventHandler = Callable[[StoredEvent], None]
+# (device_id, request envelope, typed body) -> response data
+RequestHandler = Callable[[str, Request, BaseModel | None], dict[str, Any]]
+CommandAckHandler = Callable[[str, str, CommandAck], None]  # (device_id, command name, ack)
+DeviceListener = Callable[[DeviceChange], None]
+
+
+@dataclass
+class HandlerRegistry:
+    events: dict[str, list[EventHandler]] = field(default_factory=dict)
+    requests: dict[str, RequestHandler] = field(default_factory=dict)
+    command_acks: dict[str, list[CommandAckHandler]] = field(default_factory=dict)
+    device_listeners: list[DeviceListener] = field(default_factory=list)
+
+    def on_event(self, event_type: str, handler: EventHandler) -> None:
+        self.events.setdefault(event_type, []).append(handler)
+
+    def on_request(self, action: str, handler: RequestHandler) -> None:
+        if action in self.requests:
+            raise ValueError(f"request action {action!r} already has a handler")
+        self.requests[action] = handler
+
+    def on_command_ack(self, command_name: str, handler: CommandAckHandler) -> None:
+        self.command_acks.setdefault(command_name, []).append(handler)
+
+    def on_device_change(self, listener: DeviceListener) -> None:
+        self.device_listeners.append(listener)
+
+    def handles(self, event_type: str) -> bool:
+        return bool(self.events.get(event_type))

@@ -1,0 +1,1 @@
+"""Print adapters on the hub side: document checks and conversion (``documents``)."""

@@ -1,0 +1,1 @@
+"""Security helpers of the hub: encryption of biometric templates at rest."""

@@ -1,0 +1,1 @@
+"""Attendance services: punch recording, timesheets, shifts, corrections, remote check-in."""

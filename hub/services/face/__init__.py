@@ -1,0 +1,1 @@
+"""Face check-in at the hub: encrypted gallery, enrolment, recognition, terminal sync, erasure."""

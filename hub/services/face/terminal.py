@@ -1,0 +1,155 @@
+"""Door terminals over MQTT: thin ``identify`` requests and edge ``punch`` events.
+
+Thin: decode -> detect/encode/1:N (matching policy) -> access rules -> punch once per approach
+(cooldown; idempotent on the request transaction) -> the response opens the door.
+Edge: the terminal already opened; the hub re-verifies the reported encoding 1:N with its own
+gallery and policy and records the punch idempotently on (device_id, event_id), or records why not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from facecore.images import ImageError, decode_image
+from facecore.models import MODEL_ID
+from facecore.policy import ACCEPTED, MatchPolicy, decide
+from hub.db.models.attendance import PunchRejection, PunchRow
+from hub.db.models.core import Device
+from hub.db.models.people import Employee
+from hub.db.session import SessionFactory, transaction
+from hub.ingest.handlers import RequestRefused, StoredEvent
+from hub.services.access.alerts import raise_alert
+from hub.services.access.rules import may_open
+from hub.services.attendance.punches import PunchIn, record_punch, record_rejection
+from hub.services.face.service import FaceService
+from hub.services.live import LiveFeed
+from protocol.bodies_door import IdentifyRequest, PunchEvent
+from protocol.payloads import DeviceKind, Request
+
+if TYPE_CHECKING:
+    from hub.runtime import HubRuntime
+
+log = logging.getLogger(__name__)
+
+THIN_MAX_PIXELS = 12_000_000
+OPEN_FOR_S = 5.0
+
+
+class TerminalHandlers:
+    def __init__(self, *, rt: HubRuntime, face: FaceService, sessions: SessionFactory, live: LiveFeed) -> None:
+        self.rt = rt
+        self.face = face
+        self.sessions = sessions
+        self.live = live
+
+    # --- thin -------------------------------------------------------------------------------
+    def identify(self, device_id: str, req: Request, body: BaseModel | None) -> dict[str, Any]:
+        assert isinstance(body, IdentifyRequest)
+        try:
+            data = base64.b64decode(body.image_b64, validate=True)
+            rgb = decode_image(data, max_pixels=THIN_MAX_PIXELS)
+        except binascii.Error as exc:
+            raise RequestRefused("not_base64: image_b64 is not valid base64") from exc
+        except ImageError as exc:
+            raise RequestRefused(f"{exc.reason_code}: {exc.message}") from exc
+        result = self.face.recognizer.identify(rgb, policy=self._policy_for(device_id))
+        d = result.decision
+        answer: dict[str, Any] = {"decision": d.outcome, "open": False, "open_for_s": 0.0,
+                                  "employee_id": None, "distance": d.distance, "threshold": d.threshold,
+                                  "reason": d.reason, "punch_recorded": False}
+        now = datetime.now(UTC)
+        if d.outcome == ACCEPTED:
+            emp_id = int(d.employee_id)  # type: ignore[arg-type]
+            answer["employee_id"] = str(emp_id)
+            with transaction(self.sessions) as s:
+                access = may_open(s, employee_id=emp_id, device_id=device_id, at=now)
+                if not access.allowed:
+                    answer.update(decision="denied", reason=access.reason)
+                else:
+                    answer.update(open=True, open_for_s=OPEN_FOR_S)
+                    if self.face.first_punch_of_approach(emp_id, device_id):
+                        answer["punch_recorded"] = record_punch(s, PunchIn(
+                            key=f"{device_id}:{req.transaction}", employee_id=emp_id, ts=now,
+                            direction=body.direction.value, source="face", device_id=device_id, door=body.door,
+                            mode="thin", distance=d.distance, threshold=d.threshold, model_id=MODEL_ID))
+        if d.outcome == ACCEPTED or d.outcome == "unknown":
+            self.face.snapshots.save(data=data, employee_id=int(answer["employee_id"]) if answer["employee_id"]
+                                     else None, device_id=device_id, decision=answer["decision"])
+        self.live.publish("checkin", {"device_id": device_id, "mode": "thin", **answer})
+        return answer
+
+    def _policy_for(self, device_id: str) -> MatchPolicy:
+        """The device's reported config may carry ``face_policy`` overrides (per-device threshold...)."""
+        with self.sessions() as s:
+            dev = s.get(Device, device_id)
+            overrides = ((dev.reported_state or {}).get("config") or {}).get("face_policy") if dev else None
+        if not overrides:
+            return self.face.policy
+        try:
+            return self.face.policy.with_overrides(overrides)
+        except (ValueError, TypeError):
+            log.warning("%s reports an invalid face_policy %r; using the hub default", device_id, overrides)
+            return self.face.policy
+
+    # --- edge -------------------------------------------------------------------------------
+    def on_punch(self, ev: StoredEvent) -> None:
+        key = f"{ev.device_id}:{ev.event_id}"
+        body = PunchEvent.model_validate(ev.data)
+        with transaction(self.sessions) as s:
+            if s.query(PunchRow.id).filter_by(key=key).first() or \
+                    s.query(PunchRejection.id).filter_by(key=key).first():
+                return  # re-processing after a restart: already decided
+            problem, emp_id, distance, threshold = self._verify_edge(s, ev, body)
+            if problem is None:
+                assert emp_id is not None
+                record_punch(s, PunchIn(
+                    key=key, employee_id=emp_id, ts=ev.device_ts, direction=body.direction.value, source="face",
+                    device_id=ev.device_id, door=body.door, mode="edge", distance=distance, threshold=threshold,
+                    model_id=body.model_id))
+            else:
+                record_rejection(s, key=key, device_id=ev.device_id, claimed_employee_id=body.employee_id,
+                                 reason=problem)
+        if problem is None:
+            self.live.publish("checkin", {"device_id": ev.device_id, "mode": "edge", "employee_id": str(emp_id),
+                                          "decision": ACCEPTED, "distance": distance, "punch_recorded": True})
+        else:
+            log.warning("edge punch %s refused: %s", key, problem)
+            raise_alert(self.rt, kind="punch_rejected", severity="warning",
+                        device_id=ev.device_id, message=f"punch refused: {problem}",
+                        data={"event_id": ev.event_id, "claimed_employee_id": body.employee_id},
+                        source_key=f"punch:{key}")
+
+    def _verify_edge(self, s: Any, ev: StoredEvent, body: PunchEvent
+                     ) -> tuple[str | None, int | None, float | None, float | None]:
+        if body.device_id != ev.device_id:
+            return (f"device_mismatch: event published on {ev.device_id}'s topic claims terminal "
+                    f"{body.device_id}", None, None, None)
+        dev = s.get(Device, ev.device_id)
+        if dev is None or dev.revoked or dev.kind != DeviceKind.DOOR_TERMINAL.value:
+            return f"not_a_door_terminal: {ev.device_id} is not a registered door terminal", None, None, None
+        if body.model_id != MODEL_ID:
+            return f"model_mismatch: {body.model_id} != hub model {MODEL_ID}", None, None, None
+        try:
+            claimed = int(body.employee_id)
+        except ValueError:
+            return f"unknown_employee: {body.employee_id!r}", None, None, None
+        emp = s.get(Employee, claimed)
+        if emp is None or emp.erased_at is not None or not emp.active:
+            return f"unknown_employee: {claimed} is not an active employee", None, None, None
+        policy = self.face.policy
+        enc = np.asarray(body.encoding, dtype=np.float32)
+        decision = decide(self.face.gallery.search(enc), face_px=max(body.face_px, policy.min_face_px),
+                          blur=policy.min_blur, policy=policy, gallery_identities=self.face.gallery.identities())
+        if decision.outcome != ACCEPTED:
+            return f"reverify_failed: hub says {decision.outcome} ({decision.reason})", None, None, None
+        if decision.employee_id != claimed:
+            return (f"reverify_mismatch: hub matched employee {decision.employee_id}, terminal claimed {claimed}",
+                    None, None, None)
+        return None, claimed, decision.distance, decision.threshold

@@ -1,0 +1,94 @@
+"""Broker accounts for provisioned devices: Mosquitto dynsec, or the documented demo mode.
+
+Demo mode (no ``broker_admin_username``): the embedded amqtt broker accepts anonymous clients, so a
+claimed device gets no broker account and no ACL. The claim response says so (``broker_auth:
+"none"``); production runs Mosquitto with dynsec, where each device may use only its own subtree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Literal, Protocol
+from urllib.parse import urlsplit
+
+from hub.broker.mosquitto_security import BrokerSecurityError, MosquittoDynsec
+from hub.settings import Settings
+
+BrokerAuth = Literal["dynsec", "none"]
+__all__ = ["BrokerAccounts", "BrokerSecurityError", "DemoAccounts", "DynsecAccounts", "accounts_for"]
+
+
+class BrokerAccounts(Protocol):
+    mode: BrokerAuth
+
+    def create_device(self, device_id: str, password: str) -> None: ...
+    def revoke_device(self, device_id: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class DemoAccounts:
+    """No broker authentication: nothing to write, nothing to cut off at the broker."""
+
+    mode: BrokerAuth = "none"
+
+    def create_device(self, device_id: str, password: str) -> None:
+        return None
+
+    def revoke_device(self, device_id: str) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class DynsecAccounts:
+    """Writes device accounts through one lazily opened dynsec admin connection (reopened on error)."""
+
+    mode: BrokerAuth = "dynsec"
+
+    def __init__(self, *, host: str, port: int, admin_user: str, admin_password: str) -> None:
+        self._args = {"host": host, "port": port, "admin_user": admin_user, "admin_password": admin_password}
+        self._client: MosquittoDynsec | None = None
+        self._lock = threading.Lock()
+
+    def _admin(self) -> MosquittoDynsec:
+        if self._client is None:
+            self._client = MosquittoDynsec(**self._args)  # type: ignore[arg-type]
+        return self._client
+
+    def _run(self, fn_name: str, *args: str) -> None:
+        with self._lock:
+            try:
+                getattr(self._admin(), fn_name)(*args)
+            except BrokerSecurityError:
+                self._reset()
+                raise
+            except OSError as exc:
+                self._reset()
+                raise BrokerSecurityError(fn_name, f"broker unreachable: {exc}") from exc
+
+    def _reset(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(Exception):  # already broken; we only drop it
+                self._client.close()
+            self._client = None
+
+    def create_device(self, device_id: str, password: str) -> None:
+        self._run("create_device", device_id, password)
+
+    def revoke_device(self, device_id: str) -> None:
+        self._run("revoke_device", device_id)
+
+    def close(self) -> None:
+        with self._lock:
+            self._reset()
+
+
+def accounts_for(settings: Settings, broker_url: str) -> BrokerAccounts:
+    if not settings.broker_admin_username or settings.broker_admin_password is None:
+        return DemoAccounts()
+    parts = urlsplit(broker_url)
+    return DynsecAccounts(host=parts.hostname or "127.0.0.1", port=parts.port or 1883,
+                          admin_user=settings.broker_admin_username,
+                          admin_password=settings.broker_admin_password.get_secret_value())

@@ -1,0 +1,108 @@
+"""Alerts: stored, pushed on the live feed and to webhooks; one entry point for every feature.
+
+``raise_alert(rt, kind=…, severity=…, device_id=…, message=…, details=…)`` is the API other
+features call. Repeats of an open alert (same ``dedupe_key``, default ``kind:device_id``) bump its
+count instead of flooding the console and the webhooks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import select
+
+from hub.db.models.fleet import Alert
+from hub.db.session import transaction
+from hub.services.audit import audit
+
+if TYPE_CHECKING:
+    from hub.runtime import HubRuntime
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITIES = ("info", "warning", "critical")
+OPEN_STATES = ("open", "acked")
+
+
+class AlertError(ValueError):
+    pass
+
+
+def alert_public(a: Alert) -> dict[str, Any]:
+    return {"id": a.id, "kind": a.kind, "severity": a.severity, "device_id": a.device_id,
+            "message": a.message, "details": a.details, "state": a.state, "count": a.count,
+            "created_at": a.created_at, "last_at": a.last_at, "acked_at": a.acked_at, "acked_by": a.acked_by,
+            "resolved_at": a.resolved_at, "resolved_by": a.resolved_by}
+
+
+def raise_alert(rt: HubRuntime, *, kind: str, severity: Severity | str = "warning", device_id: str | None = None,
+                message: str, details: dict[str, Any] | None = None, dedupe_key: str | None = None) -> int:
+    """Record an alert (or bump the open one with the same key), publish it, queue webhooks.
+
+    Safe from any thread; returns the alert id.
+    """
+    if severity not in SEVERITIES:
+        raise AlertError(f"severity must be one of {SEVERITIES}, got {severity!r}")
+    if not kind or len(kind) > 48:
+        raise AlertError("kind must be 1..48 characters")
+    key = dedupe_key or f"{kind}:{device_id or '-'}"
+    now = datetime.now(UTC)
+    with transaction(rt.sessions) as s:
+        row = s.execute(select(Alert).where(Alert.dedupe_key == key, Alert.state.in_(OPEN_STATES))
+                        .order_by(Alert.id.desc()).limit(1)).scalar_one_or_none()
+        fresh = row is None
+        if row is None:
+            row = Alert(kind=kind, severity=severity, device_id=device_id, message=message,
+                        details=details or {}, dedupe_key=key, state="open", count=1, created_at=now, last_at=now)
+            s.add(row)
+        else:
+            row.count, row.last_at, row.message = row.count + 1, now, message
+            row.details = {**row.details, **(details or {})}
+        s.flush()
+        public = alert_public(row)
+    rt.live.publish("alert", {**public, "repeat": not fresh})
+    if fresh:
+        hooks = rt.services.get("webhooks")
+        if hooks is not None:
+            hooks.enqueue("alert.raised", public, kind=kind)
+    return int(public["id"])
+
+
+def resolve_key(rt: HubRuntime, dedupe_key: str, *, by: str = "hub") -> int:
+    """Resolve open alerts with this key (e.g. the device came back online)."""
+    now = datetime.now(UTC)
+    with transaction(rt.sessions) as s:
+        rows = s.execute(select(Alert).where(Alert.dedupe_key == dedupe_key, Alert.state.in_(OPEN_STATES))
+                         ).scalars().all()
+        for a in rows:
+            a.state, a.resolved_at, a.resolved_by = "resolved", now, by
+        published = [alert_public(a) for a in rows]
+    for pub in published:
+        rt.live.publish("alert", pub)
+        hooks = rt.services.get("webhooks")
+        if hooks is not None:
+            hooks.enqueue("alert.resolved", pub, kind=str(pub["kind"]))
+    return len(published)
+
+
+def transition(rt: HubRuntime, alert_id: int, *, to: Literal["acked", "resolved"], by: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    with transaction(rt.sessions) as s:
+        a = s.get(Alert, alert_id)
+        if a is None:
+            raise LookupError(f"no alert {alert_id}")
+        if a.state == "resolved":
+            raise AlertError(f"alert {alert_id} is already resolved")
+        if to == "acked":
+            a.state, a.acked_at, a.acked_by = "acked", now, by
+        else:
+            a.state, a.resolved_at, a.resolved_by = "resolved", now, by
+        audit(s, actor=by, action=f"alert.{to}", target_type="alert", target_id=str(alert_id),
+              detail={"kind": a.kind, "device_id": a.device_id})
+        s.flush()
+        public = alert_public(a)
+    rt.live.publish("alert", public)
+    hooks = rt.services.get("webhooks")
+    if hooks is not None:
+        hooks.enqueue(f"alert.{to}", public, kind=str(public["kind"]))
+    return public

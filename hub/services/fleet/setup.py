@@ -1,0 +1,84 @@
+"""Wires the fleet feature into the hub runtime (appended to ``hub.features.FEATURES``)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hub.db.session import transaction
+from hub.fleet.firmware_signing import load_or_create_private_key
+from hub.ingest.handlers import StoredEvent
+from hub.services.audit import audit
+from hub.services.fleet.accounts import BrokerAccounts, accounts_for
+from hub.services.fleet.config import ConfigService
+from hub.services.fleet.firmware import FirmwareService
+from hub.services.fleet.provisioning import ProvisioningService
+from hub.services.fleet.rollouts import RolloutDriver
+from hub.services.fleet.watchers import Watchers
+from hub.services.fleet.webhooks import WebhookDispatcher
+
+if TYPE_CHECKING:
+    from hub.runtime import HubRuntime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Fleet:
+    """What fleet routes reach through ``rt.services["fleet"]``."""
+
+    accounts: BrokerAccounts
+    provisioning: ProvisioningService
+    config: ConfigService
+    firmware: FirmwareService
+    rollouts: RolloutDriver
+    webhooks: WebhookDispatcher
+    watchers: Watchers
+    device_broker_url: str
+
+
+def setup(rt: HubRuntime) -> None:
+    st = rt.settings
+    accounts = accounts_for(st, rt.broker_url)
+    device_broker_url = st.device_broker_url or rt.broker_url
+    key = load_or_create_private_key(st.firmware_signing_key or st.data_dir / "firmware-signing.pem")
+    firmware = FirmwareService(sessions=rt.sessions, key=key, store=st.data_dir / "firmware", base_url=st.base_url,
+                               secret=st.secret(), url_ttl_s=st.firmware_url_ttl_s)
+    webhooks = WebhookDispatcher(sessions=rt.sessions, timeout_s=st.webhook_timeout_s,
+                                 max_attempts=st.webhook_max_attempts, retry_base_s=st.webhook_retry_base_s)
+    fleet = Fleet(accounts=accounts,
+                  provisioning=ProvisioningService(sessions=rt.sessions, accounts=accounts,
+                                                   device_broker_url=device_broker_url, publish=rt.publish),
+                  config=ConfigService(sessions=rt.sessions, commands=rt.commands,
+                                       resend_after_s=st.config_reconcile_s),
+                  firmware=firmware, rollouts=RolloutDriver(rt, firmware), webhooks=webhooks, watchers=Watchers(rt),
+                  device_broker_url=device_broker_url)
+    rt.services["fleet"] = fleet
+    rt.services["webhooks"] = webhooks
+
+    def on_config_applied(ev: StoredEvent) -> None:
+        with transaction(rt.sessions) as s:
+            audit(s, actor=f"device:{ev.device_id}", action="config.applied" if ev.data.get("ok") else "config.failed",
+                  target_type="device", target_id=ev.device_id, detail=dict(ev.data))
+
+    rt.registry.on_event("firmware", fleet.rollouts.on_firmware_event)
+    rt.registry.on_event("config_applied", on_config_applied)
+    rt.registry.on_event("door", fleet.watchers.on_door_event)
+    rt.registry.on_event("alarm", fleet.watchers.on_alarm_event)
+    rt.registry.on_device_change(fleet.watchers.on_device_change)
+    rt.timers.every(st.config_reconcile_s, fleet.config.reconcile, name="fleet-config-reconcile")
+    rt.timers.every(st.rollout_tick_s, fleet.rollouts.tick, name="fleet-rollouts")
+    rt.timers.every(min(30.0, max(1.0, st.alert_offline_after_s / 4)), fleet.watchers.offline_check,
+                    name="fleet-offline-alerts")
+    rt.timers.every(5, fleet.watchers.printer_check, name="fleet-printer-alerts")
+    webhooks.start()
+    rt.stoppers.append(webhooks.stop)
+    rt.stoppers.append(accounts.close)
+
+
+def get_fleet(rt: HubRuntime) -> Fleet:
+    fleet = rt.services.get("fleet")
+    if not isinstance(fleet, Fleet):
+        raise RuntimeError("the fleet feature is not set up on this hub")
+    return fleet

@@ -1,0 +1,176 @@
+"""Hub configuration: one pydantic-settings model.
+
+Sources, highest first: constructor arguments (CLI flags), ``OFFICEHUB_*`` environment variables,
+an optional YAML file (``OFFICEHUB_CONFIG`` or ``--config``), defaults. Unknown keys are refused
+with their location, and default secrets are refused outside demo mode.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class ConfigError(RuntimeError):
+    """A configuration problem, with a message meant for the person starting the hub."""
+
+
+class YamlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if self.path is None:
+            return {}
+        try:
+            data = yaml.safe_load(self.path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read config file {self.path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {self.path} must hold a mapping of settings")
+        return data
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OFFICEHUB_", extra="forbid", validate_default=True)
+
+    mode: Literal["demo", "production"] = "production"
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+
+    # MQTT: None means "start the embedded amqtt broker".
+    broker_url: str | None = None
+    broker_username: str | None = None
+    broker_password: SecretStr | None = None
+    embedded_broker_port: int = Field(default=18830, ge=0, le=65535)
+    hub_client_id: str = "officehub-hub"
+    shared_subscription_group: str | None = Field(
+        default=None, description="Set on every replica to split device traffic via $share/<group>/…")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = Field(default=None, description="Base URL devices use to download files")
+
+    secret_key: SecretStr | None = None
+    template_key: SecretStr | None = Field(default=None, description="base64 AES-256 key for face templates")
+    admin_password: SecretStr | None = None
+    token_ttl_s: int = Field(default=12 * 3600, ge=60)
+
+    auto_register_devices: bool = Field(
+        default=True, description="Accept devices that announce themselves on info; else provisioned only")
+    device_offline_after_s: float = Field(default=90, ge=5)
+    max_payload_bytes: int = Field(default=512 * 1024, ge=1024)
+    ingest_batch_max: int = Field(default=2000, ge=1)
+    ingest_store_process: bool = Field(
+        default=True, description="Validate and store events in a child process (uses a second core)")
+    command_default_ttl_s: float = Field(default=60, ge=1)
+    # Face check-in: enrolment photos are discarded after encoding unless kept on purpose.
+    keep_enrolment_photos: bool = False
+    snapshot_retention_days: float = Field(default=7, ge=0, description="0: keep no check-in snapshots")
+    print_max_upload_mb: float = Field(default=200, gt=0, description="Largest accepted print upload")
+    print_hold_ttl_h: float = Field(default=8, gt=0, description="Held (secure release) jobs expire after")
+    print_retention_days: float = Field(default=7, ge=0, description="Job files kept after a job ends")
+    print_url_ttl_s: int = Field(default=900, ge=10, description="Lifetime of a box's signed download URL")
+    print_redeliver_after_s: float = Field(default=60, ge=1, description="Re-offer a job a box did not take")
+    print_stuck_after_s: float = Field(default=4 * 3600, ge=10, description="Fail jobs with no progress after")
+    print_pin_max_failures: int = Field(default=5, ge=1, description="Wrong PINs per box per window")
+    print_pin_window_s: float = Field(default=900, ge=1)
+
+    # Fleet: provisioning writes per-device accounts through Mosquitto's dynamic-security plugin.
+    broker_admin_username: str | None = Field(default=None, description="dynsec admin; None: demo mode, "
+                                              "devices get no broker account (embedded broker is open)")
+    broker_admin_password: SecretStr | None = None
+    device_broker_url: str | None = Field(default=None, description="Broker URL handed to claimed devices")
+    firmware_signing_key: Path | None = Field(default=None, description="Ed25519 PEM; default data_dir")
+    firmware_url_ttl_s: int = Field(default=3600, ge=60)
+    config_reconcile_s: float = Field(default=30, ge=0.2, description="Re-send desired config on drift")
+    rollout_tick_s: float = Field(default=2, ge=0.1)
+    alert_offline_after_s: float = Field(default=300, ge=1, description="Alert when offline this long")
+    webhook_timeout_s: float = Field(default=5, gt=0)
+    webhook_max_attempts: int = Field(default=6, ge=1, le=50)
+    webhook_retry_base_s: float = Field(default=2, gt=0, description="Backoff base: base * 2**attempt")
+
+    @model_validator(mode="after")
+    def _secrets_outside_demo(self) -> Settings:
+        if self.mode != "demo":
+            missing = [n for n in ("secret_key", "template_key") if getattr(self, n) is None]
+            if missing:
+                names = ", ".join("OFFICEHUB_" + m.upper() for m in missing)
+                raise ValueError(f"{names} must be set outside demo mode (generate with `officehub keygen`)")
+            if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("OFFICEHUB_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        cfg = os.environ.get("OFFICEHUB_CONFIG")
+        return (init_settings, env_settings, YamlSource(settings_cls, Path(cfg) if cfg else None))
+
+    # --- derived values ----------------------------------------------------------------------
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'officehub.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.http_host}:{self.http_port}"
+
+    def secret(self) -> str:
+        assert self.secret_key is not None, "load_settings() fills secrets"
+        return self.secret_key.get_secret_value()
+
+    def template_key_bytes(self) -> bytes:
+        assert self.template_key is not None, "load_settings() fills secrets"
+        return base64.b64decode(self.template_key.get_secret_value())
+
+
+def _demo_secrets(data_dir: Path) -> dict[str, str]:
+    """Demo mode: generate secrets once and keep them in data_dir so restarts keep tokens valid."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "demo-secrets.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+    values = {
+        "secret_key": secrets.token_urlsafe(48),
+        "template_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "admin_password": secrets.token_urlsafe(12),
+    }
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into a readable ConfigError."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        settings = Settings(**clean)
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in e['loc']) or '(settings)'}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("invalid OfficeHub configuration:\n" + "\n".join(lines)) from exc
+    if settings.mode == "demo":
+        generated = _demo_secrets(settings.data_dir)
+        for name in ("secret_key", "template_key", "admin_password"):
+            if getattr(settings, name) is None:
+                setattr(settings, name, SecretStr(generated[name]))
+    return settings

@@ -1,0 +1,60 @@
+"""Generate docs/mqtt-api.md from the contract; ``python -m protocol.docgen > docs/mqtt-api.md``."""
+
+from __future__ import annotations
+
+import json
+
+import protocol  # noqa: F401  (registers every body model)
+from protocol.contract import TOPICS
+from protocol.events import COMMAND_ARGS, EVENT_BODIES, REQUEST_BODIES
+from protocol.topics import PROTOCOL_VERSION, ROOT
+
+HEADER = f"""# OfficeHub MQTT device contract (v{PROTOCOL_VERSION})
+
+Generated from `protocol/` by `make docs`; a test fails when this file drifts from the code.
+
+Root: `{ROOT}`. Every device owns `{ROOT}/devices/{{device_id}}/…`; a broker ACL pins each device's
+credentials to that subtree. Device ids match `^[A-Za-z0-9][A-Za-z0-9_.-]{{0,63}}$`.
+All payloads are UTF-8 JSON objects carrying `"v": {PROTOCOL_VERSION}`; unknown keys are refused.
+Payloads above 512 KiB are refused (large files travel over HTTP with signed URLs).
+
+## Delivery rules
+
+- Devices keep a durable outbox: every event has an `event_id` and a per-device `seq`, keeps its original
+  `device_ts`, and is resent until the hub publishes its id on `events/ack`. The hub stores events
+  idempotently on `(device_id, event_id)` before it acks, so a resend never makes a second row.
+- A malformed or unknown message is stored by the hub in a dead-letter table with the reason. A well-formed
+  event that the hub dead-letters is still acked, so the device does not resend it forever.
+- Commands are never retained, carry `expires_at`, and are answered on `cmd/ack`; a device executes a
+  `command_id` at most once.
+- Requests carry a `transaction` id that the response repeats (MQTT 3.1.1-safe request/response).
+"""
+
+
+def _schema_block(model: type) -> str:
+    schema = model.model_json_schema()  # type: ignore[attr-defined]
+    return "```json\n" + json.dumps(schema, indent=2, sort_keys=True) + "\n```\n"
+
+
+def render() -> str:
+    out = [HEADER, "## Topics\n", "| topic | direction | QoS | retained | payload | purpose |",
+           "|---|---|---|---|---|---|"]
+    for t in TOPICS:
+        out.append(f"| `{t.pattern}` | {t.direction} | {t.qos} | {t.retained} | `{t.model.__name__}` "
+                   f"| {t.purpose} |")
+    out.append("\n## Envelopes\n")
+    for t in TOPICS:
+        out.append(f"### {t.model.__name__} (`{t.pattern}`)\n")
+        out.append(_schema_block(t.model))
+    for title, registry in (("Event bodies (`Event.data` by `type`)", EVENT_BODIES),
+                            ("Request bodies (`Request.data` by action)", REQUEST_BODIES),
+                            ("Command arguments (`Command.args` by name)", COMMAND_ARGS)):
+        out.append(f"## {title}\n")
+        for name in sorted(registry):
+            out.append(f"### `{name}`\n")
+            out.append(_schema_block(registry[name]))
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(render(), end="")

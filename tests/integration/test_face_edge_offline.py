@@ -1,0 +1,70 @@
+"""Edge terminal offline: the broker stops, the terminal keeps opening for enrolled people from its
+synced gallery and refuses the unknown; after reconnect each punch is recorded exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from firmware_sim.adapters import SimulatedLock
+from firmware_sim.fleet import SimFleet
+from hub.api.app import create_app
+from hub.db.models.attendance import PunchRow
+from hub.db.models.core import Event
+from hub.runtime import HubRuntime
+from tests.fixtures.brokers import MosquittoBroker, unique_id
+from tests.fixtures.face import FACES, enrol_people, images
+from tests.fixtures.hub import ADMIN_PASSWORD, login
+from tests.support.waiting import wait_for
+
+
+def test_edge_terminal_works_offline_and_each_punch_is_recorded_once(
+        hub_factory: Callable[..., HubRuntime], own_mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    rt = hub_factory(broker_url=own_mosquitto.url)
+    with TestClient(create_app(runtime=rt)) as api:
+        headers = login(api, "admin", ADMIN_PASSWORD)
+        ids = enrol_people(api, headers, ["biden", "kit_harington"])
+        fleet = SimFleet(broker_url=own_mosquitto.url, doors=1, printboxes=0, seed=3, workdir=tmp_path / "sim",
+                         id_prefix=unique_id("off") + "-", face_mode="edge", heartbeat_s=5, ack_timeout_s=2)
+        fleet.start()
+        try:
+            assert fleet.wait_connected(15) and fleet.wait_gallery_synced(30)
+            door = fleet.doors[0]
+            assert door.face is not None and door.face.gallery is not None
+            assert door.face.gallery.employee_ids() == {str(i) for i in ids.values()}
+            lock = door.lock
+            assert isinstance(lock, SimulatedLock)
+
+            own_mosquitto.stop()
+            wait_for(lambda: not door.agent.connected, timeout=15)
+            for person in ("biden", "kit_harington"):
+                result = fleet.see(door, images(f"probe/{person}")[0])
+                assert result.opened and result.employee_id == str(ids[person]), result
+                assert result.punch_recorded
+            unknown = fleet.see(door, FACES / "unknown" / "lin_manuel_miranda.png")
+            assert (unknown.decision, unknown.opened) == ("unknown", False)
+            assert len(lock.openings) == 2
+            assert door.agent.outbox.depth() >= 2  # punches (and door events) wait in the outbox
+
+            own_mosquitto.start()
+            wait_for(lambda: door.agent.outbox.depth() == 0, timeout=60)
+
+            def punches() -> list[PunchRow]:
+                with rt.sessions() as s:
+                    return list(s.execute(select(PunchRow).where(PunchRow.device_id == door.device_id)).scalars())
+
+            rows = wait_for(lambda: (r := punches()) and len(r) >= 2 and r, timeout=30)
+            assert Counter(r.employee_id for r in rows) == Counter({ids["biden"]: 1, ids["kit_harington"]: 1})
+            assert {r.mode for r in rows} == {"edge"}
+            with rt.sessions() as s:
+                events = s.execute(select(func.count()).select_from(Event).where(
+                    Event.device_id == door.device_id, Event.type == "punch")).scalar_one()
+                assert events == 2
+                # Punches keep the time the door opened, not the time they arrived.
+                assert all(r.ts < r.recorded_at for r in rows)
+        finally:
+            fleet.stop()

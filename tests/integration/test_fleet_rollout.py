@@ -1,0 +1,180 @@
+"""Firmware rollouts end to end: upload (hash + signature), staged rollout over 50 simulated devices
+downloading over real HTTP, 20% failing → abort at the threshold and rollback, nothing half-applied,
+an audit entry for each step; forged or corrupted firmware refused with the reason."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from firmware_sim.adapters import FirmwareFaults
+from firmware_sim.fleet import SimFleet
+from hub.db.models.core import AuditLog
+from hub.fleet.firmware_signing import generate_private_key, sign_digest
+from tests.fixtures.brokers import MosquittoBroker, unique_id
+from tests.fixtures.hub_http import HttpHub
+from tests.support.waiting import wait_for
+
+OLD, NEW = "0.1.0", "0.2.0"
+
+
+class Site:
+    def __init__(self, hub: HttpHub, fleet: SimFleet, group: str) -> None:
+        self.hub, self.fleet, self.group = hub, fleet, group
+        self.http = hub.client()
+        self.h = hub.login()
+
+    def get(self, path: str, **kw: Any) -> Any:
+        res = self.http.get(path, headers=self.h, **kw)
+        assert res.status_code == 200, res.text
+        return res.json()
+
+    def upload(self, version: str, data: bytes, **form: str) -> httpx.Response:
+        return self.http.post("/api/v1/firmware", headers=self.h, files={"file": (f"fw-{version}.bin", data)},
+                              data={"kind": "door_terminal", "version": version, **form})
+
+    def audit(self, action: str, target: str | None = None) -> list[AuditLog]:
+        with self.hub.runtime.sessions() as s:
+            q = select(AuditLog).where(AuditLog.action == action)
+            if target:
+                q = q.where(AuditLog.target_id == target)
+            return list(s.execute(q).scalars())
+
+
+@pytest.fixture
+def site(http_hub_factory: Callable[..., HttpHub], mosquitto: MosquittoBroker,
+         tmp_path: Path) -> Iterator[Site]:
+    hub = http_hub_factory(broker_url=mosquitto.url, rollout_tick_s=0.5)
+    fleet = SimFleet(broker_url=mosquitto.url, doors=50, printboxes=0, seed=11, workdir=tmp_path / "sim",
+                     id_prefix=unique_id("ro") + "-", heartbeat_s=10)
+    fail_ids = {d.device_id for d in fleet.doors[::5]}  # every fifth: 10 of 50 = 20%
+    fleet.enable_firmware(public_key_b64=hub.runtime.services["fleet"].firmware.public_key_b64,
+                          faults=FirmwareFaults(fail_ids=fail_ids))
+    fleet.start()
+    s = Site(hub, fleet, unique_id("grp"))
+    try:
+        assert fleet.wait_connected(30)
+        prefix = fleet.doors[0].device_id.rsplit("-door", 1)[0]
+        wait_for(lambda: len([d for d in s.get("/api/v1/devices", params={"q": prefix})["items"]
+                              if d["online"] and d["firmware"] == OLD]) == 50, timeout=60)
+        for d in fleet.doors:
+            assert s.http.patch(f"/api/v1/devices/{d.device_id}", headers=s.h,
+                                json={"group": s.group}).status_code == 200
+        yield s
+    finally:
+        fleet.stop()
+        s.http.close()
+
+
+def test_rollout_with_20_percent_failures_aborts_and_rolls_everyone_back(site: Site) -> None:
+    fw = site.upload(NEW, b"firmware image " * 4000)
+    assert fw.status_code == 201, fw.text
+    res = site.http.post("/api/v1/rollouts", headers=site.h, json={
+        "firmware_id": fw.json()["id"], "group": site.group, "stages": [10, 50, 100],
+        "success_threshold_pct": 90, "failure_threshold_pct": 15, "min_executed": 5, "device_timeout_s": 60})
+    assert res.status_code == 201, res.text
+    rid = res.json()["id"]
+    assert res.json()["state"] == "running" and len(res.json()["devices"]) == 50
+
+    # Under load a rollback command can go unanswered; the driver re-sends it after device_timeout_s,
+    # so wait long enough for that recovery path too.
+    final = wait_for(lambda: (r := site.get(f"/api/v1/rollouts/{rid}"))["state"] == "rolled_back" and r, timeout=300)
+    runs = {d["device_id"]: d for d in final["devices"]}
+    failed = {i for i, d in runs.items() if d["error"]}
+    assert failed and failed <= {d.device_id for d in site.fleet.doors[::5]}
+    # It stopped at the threshold: not every device was offered the update.
+    offered = [i for i, d in runs.items() if d["state"] != "pending"]
+    assert len(offered) < 50
+
+    # Every device is back on the previous version, on the device and in the registry; no half-applied
+    # image anywhere (A/B slots hold exactly one active version, no partial download left).
+    for d in site.fleet.doors:
+        slots = json.loads((d.agent.workdir / "firmware" / "slots.json").read_text()) \
+            if (d.agent.workdir / "firmware" / "slots.json").exists() else {"active": d.agent.firmware}
+        assert d.agent.firmware == OLD and slots["active"] == OLD, d.device_id
+        assert not list((d.agent.workdir / "firmware").glob("*.part"))
+    prefix = site.fleet.doors[0].device_id.rsplit("-door", 1)[0]
+    wait_for(lambda: all(x["firmware"] == OLD for x in site.get("/api/v1/devices", params={"q": prefix})["items"]),
+             timeout=60)
+
+    # The audit log has each step: creation, start, the rollout's state changes, every device transition.
+    assert site.audit("rollout.create", rid) and site.audit("rollout.start", rid)
+    states = [(e.detail["from"], e.detail["to"]) for e in site.audit("rollout.state", rid)]
+    assert ("draft", "running") in states and ("running", "aborted") in states
+    assert ("aborted", "rolling_back") in states and ("rolling_back", "rolled_back") in states
+    aborted = [e for e in site.audit("rollout.state", rid) if e.detail["to"] == "aborted"]
+    assert "failure threshold reached" in aborted[0].detail["reason"]
+    device_steps = site.audit("rollout.device", rid)
+    for device_id in offered:
+        seen = {e.detail["to"] for e in device_steps if e.detail["subject"] == device_id}
+        assert "offered" in seen and "rolled_back" in seen, (device_id, seen)
+    alerts = site.get("/api/v1/alerts", params={"kind": "rollout_aborted"})
+    assert any(a["details"].get("rollout_id") == rid for a in alerts)
+
+
+def test_pause_resume_and_complete_without_failures(site: Site) -> None:
+    ok_ids = [d.device_id for d in site.fleet.doors if d not in site.fleet.doors[::5]][:8]
+    fw = site.upload("0.3.0", b"another image " * 1000).json()
+    res = site.http.post("/api/v1/rollouts", headers=site.h, json={
+        "firmware_id": fw["id"], "device_ids": ok_ids, "stages": [25, 100], "start": False})
+    assert res.status_code == 201, res.text
+    rid = res.json()["id"]
+    assert res.json()["state"] == "draft"
+    assert site.http.post(f"/api/v1/rollouts/{rid}/pause", headers=site.h).status_code == 409
+    assert site.http.post(f"/api/v1/rollouts/{rid}/start", headers=site.h).json()["state"] == "running"
+    paused = site.http.post(f"/api/v1/rollouts/{rid}/pause", headers=site.h, json={"reason": "lunch"}).json()
+    assert paused["state"] == "paused" and paused["reason"] == "lunch"
+    assert site.http.post(f"/api/v1/rollouts/{rid}/resume", headers=site.h).json()["state"] in ("running",
+                                                                                                 "completed")
+    done = wait_for(lambda: (r := site.get(f"/api/v1/rollouts/{rid}"))["state"] == "completed" and r, timeout=60)
+    assert done["counts"] == {"succeeded": 8}
+    assert all(site.fleet.device(i).agent.firmware == "0.3.0" for i in ok_ids)
+    back = site.http.post(f"/api/v1/rollouts/{rid}/rollback", headers=site.h).json()
+    assert back["state"] in ("rolling_back", "rolled_back")
+    wait_for(lambda: site.get(f"/api/v1/rollouts/{rid}")["state"] == "rolled_back", timeout=60)
+    assert all(site.fleet.device(i).agent.firmware == OLD for i in ok_ids)
+
+
+def test_wrong_hash_or_signature_is_refused_and_the_device_is_unchanged(site: Site) -> None:
+    data = b"good image " * 100
+    wrong_hash = site.upload("9.9.1", data, sha256="0" * 64)
+    assert wrong_hash.status_code == 422 and "hash_mismatch" in wrong_hash.json()["detail"]
+    digest = hashlib.sha256(data).hexdigest()
+    foreign = sign_digest(digest, generate_private_key())  # signed with a key the hub does not hold
+    bad_sig = site.upload("9.9.2", data, signature=foreign)
+    assert bad_sig.status_code == 422 and "bad_signature" in bad_sig.json()["detail"]
+    refused = {e.detail["reason"] for e in site.audit("firmware.refused")}
+    assert {"hash_mismatch", "bad_signature"} <= refused
+    assert not [f for f in site.get("/api/v1/firmware") if f["version"].startswith("9.9.")]
+
+    # A forged update command (valid URL, forged signature) reaches a device: it refuses, stays unchanged.
+    good = site.upload("9.9.3", data).json()
+    url = site.hub.runtime.services["fleet"].firmware.signed_url(good["id"])
+    door = site.fleet.doors[1]
+    for sig, sha, reason in ((foreign, digest, "bad_signature"), (good["signature"], "1" * 64, "bad_signature")):
+        cmd = site.http.post(f"/api/v1/devices/{door.device_id}/commands", headers=site.h, json={
+            "name": "update_firmware", "args": {"rollout_id": "forged", "version": "9.9.3", "url": url,
+                                                "sha256": sha, "signature": sig, "size": len(data)}}).json()
+        done = wait_for(lambda c=cmd: (x := site.get(f"/api/v1/devices/{door.device_id}/commands/{c['id']}"))
+                        ["state"] in ("acked", "failed") and x, timeout=60)
+        assert done["state"] == "failed" and reason in done["error"]
+        assert site.audit("device.command", door.device_id)
+    # Right signature, tampered image behind a valid link: the device's hash check refuses it.
+    evil = site.upload("9.9.4", b"evil image " * 100).json()
+    tampered = site.hub.runtime.services["fleet"].firmware.signed_url(evil["id"])
+    cmd = site.http.post(f"/api/v1/devices/{door.device_id}/commands", headers=site.h, json={
+        "name": "update_firmware", "args": {"rollout_id": "forged", "version": "9.9.3", "url": tampered,
+                                            "sha256": digest, "signature": good["signature"], "size": len(data)}})
+    done = wait_for(lambda: (x := site.get(f"/api/v1/devices/{door.device_id}/commands/{cmd.json()['id']}"))
+                    ["state"] in ("acked", "failed") and x, timeout=60)
+    assert done["state"] == "failed" and "hash_mismatch" in done["error"]
+    assert door.agent.firmware == OLD and not list((door.agent.workdir / "firmware").glob("slot-9.9.*"))
+    # Download links are signed: a changed signature is refused.
+    assert site.http.get(url.replace("sig=", "sig=x")).status_code == 403

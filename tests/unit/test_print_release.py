@@ -1,0 +1,86 @@
+"""Secure-release rules: PIN hashing, QR release codes, the wrong-PIN limit; delivery backoff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hub.domain.print_jobs import offer_due, retry_delay
+from hub.domain.print_release import (
+    PinLimit,
+    job_of_release_code,
+    pin_hash,
+    pin_subject,
+    release_code,
+    valid_pin,
+)
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("pin", "ok"), [("1234", True), ("123456789012", True), ("123", False),
+                                         ("1234567890123", False), ("12a4", False), ("", False), ("１２３４", True)])
+def test_valid_pin(pin: str, ok: bool) -> None:
+    # Fullwidth digits pass str.isdigit(); the protocol's [0-9] pattern stops them at the box.
+    assert valid_pin(pin) is ok
+
+
+def test_pin_hash_is_keyed_stable_and_distinct() -> None:
+    a = pin_hash(secret="s1", pin="482913")
+    assert a == pin_hash(secret="s1", pin="482913") and len(a) == 64
+    assert a != pin_hash(secret="s2", pin="482913")  # useless without the hub secret
+    assert a != pin_hash(secret="s1", pin="482914")
+    assert "482913" not in a
+
+
+def test_release_code_releases_only_its_job() -> None:
+    code = release_code(secret="s", job_id="abc123")
+    assert code.startswith("abc123.")
+    assert job_of_release_code(secret="s", code=code) == "abc123"
+    assert job_of_release_code(secret="other", code=code) is None
+    assert job_of_release_code(secret="s", code="abc124" + code[6:]) is None
+    assert job_of_release_code(secret="s", code=code[:-1]) is None
+    assert job_of_release_code(secret="s", code=".x") is None
+
+
+def test_pin_subject() -> None:
+    assert pin_subject(None) == "" and pin_subject("") == ""
+    assert pin_subject("E-17") == "no:E-17"
+
+
+def test_pin_limit_counts_per_subject_with_a_box_ceiling() -> None:
+    limit = PinLimit(max_failures=5, window=timedelta(minutes=15))
+    assert limit.since(NOW) == NOW - timedelta(minutes=15)
+    assert limit.refusal(subject_failures=4, box_failures=4) is None
+    locked = limit.refusal(subject_failures=5, box_failures=5)
+    assert locked is not None and "15 minutes" in locked and "QR code" in locked
+    # Another employee's failures at the same box do not lock this one out ...
+    assert limit.refusal(subject_failures=0, box_failures=19) is None
+    # ... until the box-wide ceiling (4 × the limit) stops someone cycling employee numbers.
+    assert limit.refusal(subject_failures=0, box_failures=20) is not None
+
+
+def test_wrong_pin_message_counts_down() -> None:
+    limit = PinLimit(max_failures=3, window=timedelta(seconds=30))
+    assert [limit.wrong(subject_failures=n) for n in range(4)] == [
+        "wrong PIN (2 attempts left)", "wrong PIN (1 attempt left)", "wrong PIN (0 attempts left)",
+        "wrong PIN (0 attempts left)"]
+    assert "1 minutes" in (limit.refusal(subject_failures=3, box_failures=3) or "")
+
+
+def test_offers_back_off_between_delivery_attempts() -> None:
+    base = timedelta(seconds=10)
+    last = NOW
+    # attempts = offers made so far: the next waits base, 2 × base, 4 × base, ... capped.
+    assert not offer_due(last_try=last, attempts=1, now=last + timedelta(seconds=9), base=base)
+    assert offer_due(last_try=last, attempts=1, now=last + timedelta(seconds=10), base=base)
+    assert not offer_due(last_try=last, attempts=3, now=last + timedelta(seconds=39), base=base)
+    assert offer_due(last_try=last, attempts=3, now=last + timedelta(seconds=40), base=base)
+    assert retry_delay(30, base=base) == timedelta(minutes=15)
+    assert offer_due(last_try=last, attempts=30, now=last + timedelta(minutes=15), base=base)
+    # A base above the 15-minute cap is still the shortest wait (a configured interval is a floor).
+    hour = timedelta(hours=1)
+    assert not offer_due(last_try=last, attempts=1, now=last + timedelta(minutes=59), base=hour)
+    assert offer_due(last_try=last, attempts=1, now=last + hour, base=hour)
+    assert offer_due(last_try=last, attempts=4, now=last + hour, base=hour)
