@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from facecore.gallery import Gallery, GalleryRow
+from facecore.gallery import PREFILTER_MIN_ROWS, Gallery, GalleryRow
 
 RNG = np.random.default_rng(7)
 
@@ -31,10 +31,11 @@ def _rows(n_people: int, per_person: int) -> list[GalleryRow]:
     ]
 
 
+@pytest.mark.parametrize("prefilter_min_rows", [0, PREFILTER_MIN_ROWS], ids=["int8-prefilter", "plain"])
 @pytest.mark.parametrize("k", [1, 2, 5])
-def test_search_matches_brute_force(k: int) -> None:
+def test_search_matches_brute_force(k: int, prefilter_min_rows: int) -> None:
     rows = _rows(300, 5)
-    gallery = Gallery.from_rows(rows)
+    gallery = Gallery.from_rows(rows, prefilter_min_rows=prefilter_min_rows)
     for q in range(25):
         query = rows[q * 37].encoding + RNG.normal(0, 0.03, 128).astype(np.float32)
         got = gallery.search(query, k=k)
@@ -43,13 +44,14 @@ def test_search_matches_brute_force(k: int) -> None:
         assert [c.distance for c in got] == pytest.approx([d for _, _, d in want], abs=1e-4)
 
 
-def test_many_templates_of_one_person_do_not_hide_the_second_identity() -> None:
+@pytest.mark.parametrize("prefilter_min_rows", [0, PREFILTER_MIN_ROWS], ids=["int8-prefilter", "plain"])
+def test_many_templates_of_one_person_do_not_hide_the_second_identity(prefilter_min_rows: int) -> None:
     base = RNG.normal(0, 0.1, 128).astype(np.float32)
     rows = [
-        GalleryRow(f"a{i}", "alice", base + RNG.normal(0, 0.001, 128).astype(np.float32)) for i in range(200)
+        GalleryRow(f"a{i}", "alice", base + RNG.normal(0, 0.001, 128).astype(np.float32)) for i in range(2000)
     ]
     rows.append(GalleryRow("b0", "bob", base + 0.05))
-    gallery = Gallery.from_rows(rows)
+    gallery = Gallery.from_rows(rows, prefilter_min_rows=prefilter_min_rows)
     got = gallery.search(base, k=2)
     assert [c.employee_id for c in got] == ["alice", "bob"]
     assert len(gallery.search(base, k=5)) == 2  # only two identities exist
@@ -138,3 +140,48 @@ def test_set_version_adopts_the_hub_version() -> None:
     assert gallery.version == 42
     gallery.set_version(57)
     assert gallery.version == 57 and len(gallery) == 3
+
+
+def _assert_brute(gallery: Gallery, rows: list[GalleryRow], query: np.ndarray, k: int) -> None:
+    got = gallery.search(query, k=k)
+    want = _brute(rows, query, k)
+    assert [(c.employee_id, c.template_id) for c in got] == [(e, t) for e, t, _ in want]
+    assert [c.distance for c in got] == pytest.approx([d for _, _, d in want], abs=1e-4)
+
+
+def test_prefilter_stays_exact_for_rows_added_beyond_its_scale() -> None:
+    """The int8 scale is fitted once; later templates far outside it are clipped, and the residual
+    that clipping leaves must keep the lower bound true (a looser filter, the same answer)."""
+    rows = _rows(200, 3)
+    gallery = Gallery.from_rows(rows, prefilter_min_rows=0)
+    loud = [GalleryRow(f"loud{i}", f"loud-e{i}", (rows[i].encoding * 6).astype(np.float32)) for i in range(20)]
+    for row in loud:
+        gallery.add(template_id=row.template_id, employee_id=row.employee_id, encoding=row.encoding)
+    everything = rows + loud
+    for i in range(0, 220, 11):
+        query = everything[i].encoding + RNG.normal(0, 0.02, 128).astype(np.float32)
+        _assert_brute(gallery, everything, query, k=2)
+
+
+def test_prefilter_with_fewer_identities_than_asked_and_after_removals() -> None:
+    rows = _rows(3, 40)
+    gallery = Gallery.from_rows(rows, prefilter_min_rows=0)
+    assert [c.employee_id for c in gallery.search(rows[0].encoding, k=5)] == [
+        e for e, _, _ in _brute(rows, rows[0].encoding, 5)
+    ]
+    gallery.remove_employee("e0")
+    left = [r for r in rows if r.employee_id != "e0"]
+    _assert_brute(gallery, left, rows[0].encoding, k=2)
+    _assert_brute(gallery, left, rows[45].encoding, k=1)
+
+
+def test_prefilter_on_a_gallery_grown_one_template_at_a_time() -> None:
+    """Enrolment adds rows one by one: the scale is refitted as capacity grows, never lost."""
+    rows = _rows(400, 4)
+    gallery = Gallery(initial_capacity=16, prefilter_min_rows=0)
+    for row in rows:
+        gallery.add(template_id=row.template_id, employee_id=row.employee_id, encoding=row.encoding)
+    for i in range(0, 1600, 97):
+        query = rows[i].encoding + RNG.normal(0, 0.03, 128).astype(np.float32)
+        for k in (1, 2, 3):
+            _assert_brute(gallery, rows, query, k)
