@@ -1,8 +1,9 @@
 """Commands to devices: validated, stored, published (never retained), tracked until an outcome.
 
-States: pending → sent → acked | failed | timed_out | expired. A command for an offline device
-stays pending and is sent when the device comes back, unless it expires first; devices execute a
-command id at most once, so re-sending is safe.
+States: pending → sent → acked | failed | timed_out | expired, and pending → canceled when what
+asked for it no longer wants it (an aborted rollout). A command for an offline device stays pending
+and is sent when the device comes back, unless it expires first; devices execute a command id at
+most once, so re-sending is safe.
 """
 
 from __future__ import annotations
@@ -91,6 +92,24 @@ class CommandService:
         for cmd in rows:
             self._publish(cmd)
         return len(rows)
+
+    def cancel_pending(self, *, name: str, where: Callable[[dict[str, Any]], bool], reason: str) -> int:
+        """Cancel the `name` commands still waiting for their device whose args match `where`;
+        returns how many. A sent command may already be running on the device: it is left to
+        finish and report."""
+        now = datetime.now(UTC)
+        changed: list[DeviceCommand] = []
+        with transaction(self.sessions) as session:
+            rows = session.execute(select(DeviceCommand).where(
+                DeviceCommand.name == name, DeviceCommand.state == "pending")).scalars().all()
+            for cmd in rows:
+                if where(cmd.args):
+                    cmd.state, cmd.finished_at, cmd.error = "canceled", now, reason
+                    changed.append(cmd)
+        if self.on_change:
+            for cmd in changed:
+                self.on_change(cmd)
+        return len(changed)
 
     def sweep(self, now: datetime | None = None) -> None:
         """Expire and time out commands; re-send pending ones to online devices."""

@@ -142,6 +142,39 @@ def test_pause_resume_and_complete_without_failures(site: Site) -> None:
     assert all(site.fleet.device(i).agent.firmware == OLD for i in ok_ids)
 
 
+def test_abort_cancels_the_update_an_offline_device_never_got(site: Site) -> None:
+    """An offline device's update waits for it as a pending command; once the rollout is aborted
+    that command is canceled, so the device cannot install the withdrawn version when it returns."""
+    healthy = [d for d in site.fleet.doors if d not in site.fleet.doors[::5]]
+    online, away = healthy[:4], healthy[4:7]
+    for door in away:
+        door.agent.stop()
+    wait_for(lambda: not any(site.get(f"/api/v1/devices/{d.device_id}")["online"] for d in away), timeout=30)
+    fw = site.upload("0.4.0", b"withdrawn image " * 1000).json()
+    res = site.http.post("/api/v1/rollouts", headers=site.h, json={
+        "firmware_id": fw["id"], "device_ids": [d.device_id for d in online + away], "stages": [100],
+        "device_timeout_s": 600})
+    assert res.status_code == 201, res.text
+    rid = res.json()["id"]
+    wait_for(lambda: sum(d["state"] == "succeeded" for d in site.get(f"/api/v1/rollouts/{rid}")["devices"]) == 4,
+             timeout=60)
+
+    def update_commands(device_id: str) -> list[dict[str, Any]]:
+        return [c for c in site.get(f"/api/v1/devices/{device_id}/commands")
+                if c["name"] == "update_firmware" and c["args"]["rollout_id"] == rid]
+
+    assert all(c["state"] == "pending" for d in away for c in update_commands(d.device_id))
+    aborted = site.http.post(f"/api/v1/rollouts/{rid}/abort", headers=site.h, json={"reason": "bad build"})
+    assert aborted.status_code == 200, aborted.text
+    for door in away:
+        commands = update_commands(door.device_id)
+        assert [c["state"] for c in commands] == ["canceled"], commands
+        assert "aborted" in commands[0]["error"]
+        assert door.agent.firmware == OLD
+    # The devices that did install it are sent back.
+    wait_for(lambda: all(d.agent.firmware == OLD for d in online), timeout=60)
+
+
 def test_wrong_hash_or_signature_is_refused_and_the_device_is_unchanged(site: Site) -> None:
     data = b"good image " * 100
     wrong_hash = site.upload("9.9.1", data, sha256="0" * 64)

@@ -211,6 +211,12 @@ class RolloutDriver:
                 for device_id, version in act.targets:
                     self._send(device_id, "rollback_firmware", {"rollout_id": rollout_id, "version": version}, ttl)
             elif isinstance(act, Abort):
+                # An offline device must not get the aborted version when it comes back.
+                canceled = self.rt.commands.cancel_pending(
+                    name="update_firmware", where=lambda args: args.get("rollout_id") == rollout_id,
+                    reason=f"rollout {rollout_id} aborted before the device got the update")
+                if canceled:
+                    log.info("rollout %s aborted: %d undelivered updates canceled", rollout_id, canceled)
                 raise_alert(self.rt, kind="rollout_aborted", severity="critical",
                             message=f"rollout {rollout_id} to {step.rollout.target_version} aborted: {act.reason}",
                             details={"rollout_id": rollout_id}, dedupe_key=f"rollout_aborted:{rollout_id}")
