@@ -144,24 +144,61 @@ def test_forged_punches_are_refused_and_not_recorded(face_hub: FaceHub, edge_doo
     owner = next(k for k, v in face_hub.ids.items() if v == enc.employee_id)
     other = next(k for k in face_hub.ids if k != owner)
     # 1. a terminal claiming to be another terminal
+    events = []
     ev = door.agent.emit("punch", _punch_body(face_hub, "some-other-door", owner, enc.encoding))
+    events.append(ev.event_id)
     assert _rejection(face_hub, f"{door.device_id}:{ev.event_id}").reason.startswith("device_mismatch")
     # 2. a print box publishing punches on its own topic
     ev = box.agent.emit("punch", _punch_body(face_hub, box.device_id, owner, enc.encoding))
+    box_event = ev.event_id
     assert _rejection(face_hub, f"{box.device_id}:{ev.event_id}").reason.startswith("not_a_door_terminal")
     # 3. a terminal claiming the encoding is someone else
     ev = door.agent.emit("punch", _punch_body(face_hub, door.device_id, other, enc.encoding))
+    events.append(ev.event_id)
     assert _rejection(face_hub, f"{door.device_id}:{ev.event_id}").reason.startswith("reverify_mismatch")
     # 4. an encoding nobody owns (random vector)
     rng = np.random.default_rng(1)
     noise = rng.normal(size=128).astype(np.float32)
     ev = door.agent.emit("punch", _punch_body(face_hub, door.device_id, owner, noise / np.linalg.norm(noise)))
+    events.append(ev.event_id)
     assert _rejection(face_hub, f"{door.device_id}:{ev.event_id}").reason.startswith("reverify_failed")
+    forged = [f"{door.device_id}:{e}" for e in events] + [f"{box.device_id}:{box_event}"]
     with face_hub.rt.sessions() as s:
-        assert not s.execute(select(PunchRow).where(PunchRow.device_id.in_([door.device_id, box.device_id]))).first()
+        assert not s.execute(select(PunchRow).where(PunchRow.key.in_(forged))).first()
     alerts = face_hub.api.get("/api/v1/alerts", headers=face_hub.headers,
                               params={"kind": "punch_rejected", "device_id": door.device_id}).json()
     assert len(alerts) == 3
+
+
+def test_edge_punch_outside_the_hubs_access_rules_is_recorded_and_alerted(face_hub: FaceHub,
+                                                                          edge_door: SimFleet) -> None:
+    """A terminal on out-of-date rules opened for someone the door no longer admits: the punch is
+    a fact (recorded once), and admins get an alert naming the person and the rule."""
+    door = edge_door.doors[0]
+    enc = face_hub.rt.services["face"].gallery.memory.snapshot()[1][0]
+    owner = next(k for k, v in face_hub.ids.items() if v == enc.employee_id)
+    other = next(k for k in face_hub.ids if k != owner)
+    api, h = face_hub.api, face_hub.headers
+    group = api.post("/api/v1/access/groups", headers=h, json={
+        "name": unique_id("night-staff"), "doors": [door.device_id], "members": [face_hub.ids[other]]})
+    assert group.status_code == 201, group.text
+    try:
+        ev = door.agent.emit("punch", _punch_body(face_hub, door.device_id, owner, enc.encoding))
+        key = f"{door.device_id}:{ev.event_id}"
+
+        def recorded() -> PunchRow | None:
+            with face_hub.rt.sessions() as s:
+                return s.execute(select(PunchRow).where(PunchRow.key == key)).scalar_one_or_none()
+
+        punch = wait_for(recorded, timeout=20)
+        assert punch.employee_id == face_hub.ids[owner]
+        alerts = wait_for(lambda: [a for a in api.get("/api/v1/alerts", headers=h, params={
+            "kind": "access_outside_rules", "device_id": door.device_id}).json()
+            if a["details"].get("event_id") == ev.event_id], timeout=20)
+        assert len(alerts) == 1 and "no access group" in alerts[0]["message"]
+        assert alerts[0]["details"]["employee_id"] == face_hub.ids[owner]
+    finally:
+        assert api.delete(f"/api/v1/access/groups/{group.json()['id']}", headers=h).status_code == 204
 
 
 def test_unregistered_device_and_bad_identify_requests(face_hub: FaceHub, edge_door: SimFleet,

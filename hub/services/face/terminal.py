@@ -4,6 +4,9 @@ Thin: decode -> detect/encode/1:N (matching policy) -> access rules -> punch onc
 (cooldown; idempotent on the request transaction) -> the response opens the door.
 Edge: the terminal already opened; the hub re-verifies the reported encoding 1:N with its own
 gallery and policy and records the punch idempotently on (device_id, event_id), or records why not.
+It also re-checks the door's access rules at the punch time: a terminal deciding on rules older
+than the hub's (offline while an admin changed them) opened for someone it should not have. The
+punch is still recorded (the person was there) and an ``access_outside_rules`` alert says who/why.
 """
 
 from __future__ import annotations
@@ -107,8 +110,10 @@ class TerminalHandlers:
                     s.query(PunchRejection.id).filter_by(key=key).first():
                 return  # re-processing after a restart: already decided
             problem, emp_id, distance, threshold = self._verify_edge(s, ev, body)
+            access = None
             if problem is None:
                 assert emp_id is not None
+                access = may_open(s, employee_id=emp_id, device_id=ev.device_id, at=ev.device_ts)
                 record_punch(s, PunchIn(
                     key=key, employee_id=emp_id, ts=ev.device_ts, direction=body.direction.value, source="face",
                     device_id=ev.device_id, door=body.door, mode="edge", distance=distance, threshold=threshold,
@@ -119,6 +124,13 @@ class TerminalHandlers:
         if problem is None:
             self.live.publish("checkin", {"device_id": ev.device_id, "mode": "edge", "employee_id": str(emp_id),
                                           "decision": ACCEPTED, "distance": distance, "punch_recorded": True})
+            if access is not None and not access.allowed:
+                raise_alert(self.rt, kind="access_outside_rules", severity="warning", device_id=ev.device_id,
+                            message=f"terminal opened door {body.door or ev.device_id} for employee {emp_id}, "
+                                    f"which the hub's access rules refuse: {access.reason} "
+                                    "(the terminal's rules may be out of date)",
+                            data={"event_id": ev.event_id, "employee_id": emp_id, "reason": access.reason},
+                            source_key=f"access:{key}")
         else:
             log.warning("edge punch %s refused: %s", key, problem)
             raise_alert(self.rt, kind="punch_rejected", severity="warning",
