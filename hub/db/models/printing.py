@@ -117,20 +117,6 @@ class PinFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class PrintAlert(Base):
-    __tablename__ = "print_alerts"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    code: Mapped[str] = mapped_column(String(64), index=True)
-    severity: Mapped[str] = mapped_column(String(16), default="warning")
-    box_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    queue: Mapped[str | None] = mapped_column(String(127))
-    job_id: Mapped[str | None] = mapped_column(String(32))
-    message: Mapped[str] = mapped_column(Text, default="")
-    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-
-
 class ReleaseStation(Base):
     """A door terminal where a recognised face releases the person's held jobs on a printer."""
 
