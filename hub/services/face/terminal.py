@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from facecore.images import ImageError, decode_image
 from facecore.models import MODEL_ID
@@ -143,7 +144,8 @@ class TerminalHandlers:
         if body.device_id != ev.device_id:
             return (f"device_mismatch: event published on {ev.device_id}'s topic claims terminal "
                     f"{body.device_id}", None, None, None)
-        dev = s.get(Device, ev.device_id)
+        # Two columns, not the entity: the row carries the device's whole reported state as JSON.
+        dev = s.execute(select(Device.revoked, Device.kind).where(Device.id == ev.device_id)).first()
         if dev is None or dev.revoked or dev.kind != DeviceKind.DOOR_TERMINAL.value:
             return f"not_a_door_terminal: {ev.device_id} is not a registered door terminal", None, None, None
         if body.model_id != MODEL_ID:
