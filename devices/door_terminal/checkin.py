@@ -3,8 +3,9 @@
 - ``edge``: detect, encode and match locally against the synced gallery (facecore.policy, the same
   rules as the hub), open the lock (also offline) and emit a ``punch`` event carrying the encoding,
   distance, threshold and model id; the outbox delivers it when the hub is reachable.
-- ``thin``: send the frame (downscaled, JPEG, base64) on ``req/identify``; the hub decides and the
-  response opens the lock. No network, no decision: the door stays shut.
+- ``thin``: send a face crop (JPEG, base64; the whole frame when the terminal finds no face, see
+  face_crop) on ``req/identify``; the hub decides and the response opens the lock. No network, no
+  decision: the door stays shut.
 
 ``present(frame)`` handles one still (one photo = one decision); ``run(source)`` follows a camera
 stream with k-of-n frame voting. Cooldown: one approach = one punch.
@@ -26,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from devices.door_terminal.face import FaceSource, Frame
+from devices.door_terminal.face_crop import FaceCropper
 from devices.door_terminal.gallery_store import LocalGallery
 from devices.door_terminal.lock import Lock
 from devices.runtime import DeviceAgent, RequestTimeout
@@ -57,14 +59,15 @@ class CheckinResult:
 class FaceCheckin:
     def __init__(self, *, agent: DeviceAgent, lock: Lock, mode: str, policy: MatchPolicy | None = None,
                  door: str = "main", open_for_s: float = 5.0, direction: str = "AUTO",
-                 thin_max_side: int = 1024, request_timeout_s: float = 10.0, sync_interval_s: float = 300.0,
-                 on_opened: Any = None) -> None:
+                 thin_max_side: int = 1024, thin_crop: bool = True, request_timeout_s: float = 10.0,
+                 sync_interval_s: float = 300.0, on_opened: Any = None) -> None:
         if mode not in MODES:
             raise ValueError(f"face mode must be one of {MODES}, got {mode!r}")
         self.agent, self.lock, self.mode = agent, lock, mode
         self.policy = policy or MatchPolicy()
         self.door, self.open_for_s, self.direction = door, open_for_s, direction
         self.thin_max_side, self.request_timeout_s = thin_max_side, request_timeout_s
+        self._cropper = FaceCropper() if thin_crop and mode == "thin" else None
         self.cooldown = Cooldown(cooldown_s=self.policy.cooldown_s)
         self._on_opened = on_opened
         self._pipeline: FacePipeline | None = None
@@ -189,7 +192,8 @@ class FaceCheckin:
         return CheckinResult(ACCEPTED, who, True, d.reason, d.distance, d.threshold, recorded, latency)
 
     def _thin(self, rgb: np.ndarray, start: float) -> CheckinResult:
-        payload = {"image_b64": _jpeg_b64(rgb, self.thin_max_side), "door": self.door, "direction": self.direction}
+        image = self._cropper.crop(rgb)[0] if self._cropper is not None else rgb
+        payload = {"image_b64": _jpeg_b64(image, self.thin_max_side), "door": self.door, "direction": self.direction}
         try:
             res = self.agent.request("identify", payload, timeout=self.request_timeout_s)
         except (RequestTimeout, RuntimeError) as exc:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from devices.door_terminal.face_crop import FaceCropper
 from facecore.gallery import Gallery
 from facecore.images import ImageError, decode_image, letterbox, load_image_file
 from facecore.pipeline import FaceObservation, FacePipeline, naive_analyze
@@ -173,3 +174,23 @@ def test_enrolment_detects_a_face_enrolled_as_someone_else(pipeline: FacePipelin
     conflict = enrolment_conflict(gallery.search(face.encoding), employee_id="biden")
     assert conflict is not None and conflict.employee_id == "obama"
     assert enrolment_conflict(gallery.search(face.encoding), employee_id="obama") is None
+
+
+def test_thin_terminal_crop_decides_like_the_whole_frame(pipeline: FacePipeline, gallery: Gallery) -> None:
+    """A thin terminal sends the hub a crop around the faces it finds; the hub's decision on the crop
+    must be the decision it would take on the whole frame (group photos stay groups)."""
+    cropper = FaceCropper()
+    dominant = letterbox(load_image_file(FACES / "probe/obama/obama_b.jpg"))
+    dominant[-220:, :220] = cv2.resize(load_image_file(FACES / "probe/biden/biden_a.jpg"), (220, 220))
+    frames = [(str(p.relative_to(FACES)), load_image_file(p)) for p in _images(".")]
+    frames += [(f"{name} (640x480)", frame) for name, frame in _frames()] + [("obama+biden behind", dominant)]
+    smaller = 0
+    for name, frame in frames:
+        crop, found = cropper.crop(frame)
+        assert _decide(pipeline.analyze(crop), gallery)[:2] == _decide(pipeline.analyze(frame), gallery)[:2], name
+        assert crop.shape[0] <= frame.shape[0] and crop.shape[1] <= frame.shape[1], name
+        if found:
+            smaller += crop.size < frame.size
+        else:
+            assert crop is frame, name  # nothing found at the terminal: the hub gets everything
+    assert smaller >= len(frames) * 2 // 3
