@@ -79,7 +79,8 @@ class FaceCheckin:
         self._sync_thread: threading.Thread | None = None
         self.sync_interval_s = sync_interval_s
         self.synced = threading.Event()
-        self._base_policy = self.policy
+        self._base_policy, self._base_open_for_s = self.policy, open_for_s
+        self.offline_punches = True
         self._apply_policy_config(agent.state.config)
         hooks = getattr(getattr(agent, "fleet", None), "config_hooks", None)
         if hooks is not None:
@@ -93,12 +94,18 @@ class FaceCheckin:
             agent.on_command("delete_templates", lambda _args: {"removed": 0, "holds_templates": False})
 
     def _apply_policy_config(self, config: dict[str, Any]) -> None:
-        """Device config ``face_policy``: MatchPolicy overrides (e.g. {"threshold": 0.5}); an unknown
-        key or a bad value raises, so the fleet feature refuses the whole config with the reason."""
+        """Device config: ``face_policy`` (MatchPolicy overrides, e.g. {"threshold": 0.5}),
+        ``door_unlock_s`` and ``offline_punches``. An unknown policy key or a bad value raises, so the
+        fleet feature refuses the whole config with the reason and nothing changes."""
         overrides = config.get("face_policy") or {}
         if not isinstance(overrides, dict):
             raise ValueError("face_policy must be a mapping of match policy settings")
-        self.policy = self._base_policy.with_overrides(overrides)
+        policy = self._base_policy.with_overrides(overrides)
+        unlock_s = float(config.get("door_unlock_s", self._base_open_for_s))
+        if not 0 < unlock_s <= 600:
+            raise ValueError(f"door_unlock_s must be in (0, 600], got {unlock_s}")
+        self.policy, self.open_for_s = policy, unlock_s
+        self.offline_punches = bool(config.get("offline_punches", True))
         self.cooldown.cooldown_s = self.policy.cooldown_s
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -169,6 +176,10 @@ class FaceCheckin:
         source.close()
 
     def _edge_act(self, d: Decision, encoding: np.ndarray | None, face_px: int, start: float) -> CheckinResult:
+        if not self.offline_punches and not self.agent.connected:
+            return CheckinResult("offline", None, False, "the hub is unreachable and this terminal's config "
+                                 "has offline_punches off: the door stays shut",
+                                 latency_s=time.perf_counter() - start)
         if d.outcome != ACCEPTED or encoding is None:
             return CheckinResult(d.outcome, None, False, d.reason, d.distance, d.threshold,
                                  latency_s=time.perf_counter() - start)
@@ -204,8 +215,8 @@ class FaceCheckin:
             return CheckinResult("error", None, False, res.error or "refused", latency_s=latency)
         data = res.data
         opened = bool(data.get("open"))
-        if opened:
-            self._open(f"face:{data.get('employee_id')}", float(data.get("open_for_s") or self.open_for_s))
+        if opened:  # the relay time is this terminal's own config (door_unlock_s)
+            self._open(f"face:{data.get('employee_id')}")
         return CheckinResult(str(data.get("decision")), data.get("employee_id"), opened, str(data.get("reason", "")),
                              data.get("distance"), data.get("threshold"), bool(data.get("punch_recorded")), latency)
 

@@ -40,6 +40,9 @@ class JobFailed(Exception):
         self.code, self.message = code, message
 
 
+DEFAULT_MAX_JOB_MB = 100
+
+
 class JobRunner:
     def __init__(self, *, agent: DeviceAgent, backend: PrintBackend, workdir: Path, poll_s: float = 1.0,
                  download_timeout_s: float = 120) -> None:
@@ -59,6 +62,9 @@ class JobRunner:
         self._force_report = True  # after a (re)start, re-report every job we know: the hub converges
         self._stopped = threading.Event()
         self.submitted = 0  # CUPS submissions by this process (observable in tests and benches)
+        self.max_job_bytes = DEFAULT_MAX_JOB_MB * 1024 * 1024
+        self.apply_config(agent.state.config)
+        agent.fleet.config_hooks.append(self.apply_config)
         agent.on_command("print_job", self.on_print_job)
         agent.on_command("cancel_print_job", self.on_cancel)
         agent.on_command("release_job", lambda args: {"released": False, "note": "jobs arrive released"})
@@ -106,9 +112,19 @@ class JobRunner:
             log.warning("could not look for job %s in CUPS: %s", title, exc)
             return None
 
+    def apply_config(self, config: dict[str, Any]) -> None:
+        """Device config ``max_job_mb``: larger documents are refused before any download."""
+        mb = int(config.get("max_job_mb", DEFAULT_MAX_JOB_MB))
+        if not 1 <= mb <= 1024:
+            raise ValueError(f"max_job_mb must be in [1, 1024], got {mb}")
+        self.max_job_bytes = mb * 1024 * 1024
+
     def _run(self, args: PrintJobArgs) -> None:
         path = self.spool / f"{args.job_id}.pdf"
         try:
+            if args.size > self.max_job_bytes:
+                raise JobFailed("document_too_large", f"{args.size} bytes is over this box's limit of "
+                                f"{self.max_job_bytes // (1024 * 1024)} MB (config max_job_mb)")
             self._download(args, path)
             opts = args.options
             cups_id = self.backend.submit(queue=args.queue, path=path, title=args.job_id, options=PrintOptions(

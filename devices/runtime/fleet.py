@@ -63,6 +63,7 @@ class FleetFeatures:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._logs: deque[tuple[str, str, str]] = deque(maxlen=log_lines)
+        self.log_floor = LEVELS["info"]  # config log_level
         self.install_hook: InstallHook | None = None
         self.config_hooks: list[Callable[[dict[str, Any]], None]] = []
         self.reboots = 0
@@ -86,6 +87,8 @@ class FleetFeatures:
         (self.agent.workdir / KEY_FILE).write_text(public_key_b64)
 
     def log(self, level: str, message: str) -> None:
+        if LEVELS.get(level, 20) < self.log_floor:
+            return
         self._logs.append((datetime.now(UTC).isoformat(timespec="milliseconds"), level, message))
 
     def set_local_config(self, key: str, value: Any) -> None:
@@ -127,6 +130,7 @@ class FleetFeatures:
             self.agent.emit("config_applied", {"version": args.version, "ok": False, "error": str(exc)[:1000]})
             raise
         self.agent.set_heartbeat_interval(heartbeat_s)
+        self.log_floor = LEVELS.get(str(args.config.get("log_level", "info")), LEVELS["info"])
         self.agent.publish_state(config_version=args.version, config=dict(args.config), live=self.agent.state.live)
         self.agent.emit("config_applied", {"version": args.version, "ok": True})
         self.log("info", f"config v{args.version} applied")

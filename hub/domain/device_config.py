@@ -8,7 +8,6 @@ updates name the version they were based on, and a stale one is a conflict (the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,7 +18,6 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
-    field_validator,
     model_serializer,
     model_validator,
 )
@@ -27,7 +25,6 @@ from pydantic import (
 from hub.domain.matching import MatchPolicy
 
 LogLevel = Literal["debug", "info", "warning", "error"]
-_QUEUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def _unit(unit: str) -> dict[str, Any]:
@@ -41,8 +38,8 @@ class BaseDeviceConfig(BaseModel):
 
     heartbeat_s: int = Field(default=30, ge=5, le=3600, json_schema_extra=_unit("s"),
                              description="Interval between heartbeats")
-    log_level: LogLevel = "info"
-    timezone: str = Field(default="UTC", min_length=1, max_length=64)
+    log_level: LogLevel = Field(default="info", description="Lowest level kept in the device's log "
+                                "(what fetch_logs returns)")
 
 
 class FacePolicyOverrides(BaseModel):
@@ -81,36 +78,27 @@ class FacePolicyOverrides(BaseModel):
 
 
 class DoorTerminalConfig(BaseDeviceConfig):
+    """What a door terminal applies when the config arrives (devices/door_terminal/checkin.py). A key
+    is listed here only once the device acts on it: a setting that changes nothing misleads admins."""
+
     door_unlock_s: float = Field(default=5.0, ge=0.5, le=60, json_schema_extra=_unit("s"),
                                  description="How long the relay holds the door open")
-    match_threshold: float = Field(default=0.5, ge=0.3, le=0.8, json_schema_extra=_unit("distance"),
-                                   description="Max face distance for a match (lower is stricter)")
-    camera_source: str = Field(default="/dev/video0", min_length=1, max_length=512,
-                               description="V4L2 device path, index or rtsp:// URL")
-    liveness_required: bool = True
-    door_held_alarm_s: int = Field(default=30, ge=5, le=600, json_schema_extra=_unit("s"),
-                                   description="Alarm when the door stays open longer than this")
-    offline_punches: bool = Field(default=True, description="Match locally while the hub is unreachable")
+    offline_punches: bool = Field(default=True, description="Edge terminals: keep matching locally and "
+                                  "opening while the hub is unreachable (punches are sent later)")
     face_policy: FacePolicyOverrides = Field(default_factory=FacePolicyOverrides,
                                              description="Face matching policy overrides (MatchPolicy keys)")
 
 
 class PrintBoxConfig(BaseDeviceConfig):
-    print_queues: dict[str, str] = Field(
-        default_factory=dict, max_length=32,
-        description="Hub queue name → local CUPS printer name")
-    max_job_mb: int = Field(default=100, ge=1, le=1024, json_schema_extra=_unit("MB"))
-    release_timeout_s: int = Field(default=3600, ge=60, le=7 * 86400, json_schema_extra=_unit("s"),
-                                   description="Held jobs not released in time are cancelled")
+    max_job_mb: int = Field(default=100, ge=1, le=1024, json_schema_extra=_unit("MB"),
+                            description="The box refuses (fails) a job whose document is larger")
 
-    @field_validator("print_queues")
-    @classmethod
-    def _names(cls, v: dict[str, str]) -> dict[str, str]:
-        for queue, printer in v.items():
-            for name in (queue, printer):
-                if not _QUEUE_RE.match(name):
-                    raise ValueError(f"invalid queue/printer name {name!r}")
-        return v
+
+# Keys an earlier release accepted but no device applied; migration 0008 removes them from stored layers.
+RETIRED_KEYS: dict[str, tuple[str, ...]] = {
+    "door_terminal": ("timezone", "match_threshold", "camera_source", "liveness_required", "door_held_alarm_s"),
+    "print_box": ("timezone", "print_queues", "release_timeout_s"),
+}
 
 
 CONFIG_MODELS: dict[str, type[BaseDeviceConfig]] = {
@@ -118,7 +106,7 @@ CONFIG_MODELS: dict[str, type[BaseDeviceConfig]] = {
     "print_box": PrintBoxConfig,
 }
 # Keys whose values are mappings merge key by key across layers instead of being replaced.
-_MERGED_MAPPINGS = frozenset({"print_queues", "face_policy"})
+_MERGED_MAPPINGS = frozenset({"face_policy"})
 
 
 @dataclass(frozen=True, slots=True)

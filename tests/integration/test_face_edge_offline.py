@@ -68,3 +68,36 @@ def test_edge_terminal_works_offline_and_each_punch_is_recorded_once(
                 assert all(r.ts < r.recorded_at for r in rows)
         finally:
             fleet.stop()
+
+
+def test_config_sets_the_unlock_time_and_can_forbid_offline_opening(
+        hub_factory: Callable[..., HubRuntime], own_mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    """door_unlock_s and offline_punches from the hub's device config change what the terminal does."""
+    rt = hub_factory(broker_url=own_mosquitto.url)
+    with TestClient(create_app(runtime=rt)) as api:
+        headers = login(api, "admin", ADMIN_PASSWORD)
+        ids = enrol_people(api, headers, ["biden"])
+        fleet = SimFleet(broker_url=own_mosquitto.url, doors=1, printboxes=0, seed=4, workdir=tmp_path / "sim",
+                         id_prefix=unique_id("cfgoff") + "-", face_mode="edge", heartbeat_s=5, ack_timeout_s=2)
+        fleet.start()
+        try:
+            assert fleet.wait_connected(15) and fleet.wait_gallery_synced(30)
+            door = fleet.doors[0]
+            lock = door.lock
+            assert isinstance(lock, SimulatedLock)
+            res = api.patch(f"/api/v1/devices/{door.device_id}/config", headers=headers,
+                            json={"values": {"door_unlock_s": 2.5, "offline_punches": False}})
+            assert res.status_code == 200, res.text
+            wait_for(lambda: api.get(f"/api/v1/devices/{door.device_id}/config", headers=headers).json()["in_sync"],
+                     timeout=30)
+            online = fleet.see(door, images("probe/biden")[0])
+            assert online.opened and online.employee_id == str(ids["biden"])
+            assert lock.openings[-1].duration_s == 2.5
+
+            own_mosquitto.stop()
+            wait_for(lambda: not door.agent.connected, timeout=15)
+            offline = fleet.see(door, images("probe/biden")[0])
+            assert (offline.decision, offline.opened) == ("offline", False)
+            assert "offline_punches" in offline.reason and len(lock.openings) == 1
+        finally:
+            fleet.stop()

@@ -70,10 +70,10 @@ def test_layers_versions_and_apply(setup: tuple[HubRuntime, TestClient, dict[str
 
     # A group layer reaches the group's devices only; the device override still wins over it.
     put = api.put(f"/api/v1/config/layers/group/{group}/door_terminal", headers=h,
-                  json={"values": {"match_threshold": 0.45, "door_unlock_s": 3}})
+                  json={"values": {"face_policy": {"threshold": 0.45}, "door_unlock_s": 3}})
     assert put.status_code == 200 and put.json()["devices_updated"] == [door.device_id]
     v2 = wait_for(lambda: (c := config(api, h, door.device_id))["in_sync"] and c["version"] == 2 and c)
-    assert v2["desired"]["match_threshold"] == 0.45 and v2["desired"]["door_unlock_s"] == 7.0
+    assert v2["desired"]["face_policy"] == {"threshold": 0.45} and v2["desired"]["door_unlock_s"] == 7.0
     assert [la["layer"] for la in v2["layers"]] == ["site", f"group:{group}", "device"]
     assert config(api, h, other.device_id)["version"] == 0
 
@@ -83,8 +83,9 @@ def test_layers_versions_and_apply(setup: tuple[HubRuntime, TestClient, dict[str
     assert stale.status_code == 409 and "v1" in stale.json()["detail"]
     # Print boxes have their own schema.
     ok = api.patch(f"/api/v1/devices/{box.device_id}/config", headers=h,
-                   json={"values": {"print_queues": {"default": "laser-1"}}})
-    assert ok.status_code == 200 and ok.json()["desired"]["print_queues"] == {"default": "laser-1"}
+                   json={"values": {"max_job_mb": 20}})
+    assert ok.status_code == 200 and ok.json()["desired"]["max_job_mb"] == 20
+    assert wait_for(lambda: box.jobs is not None and box.jobs.max_job_bytes == 20 * 1024 * 1024)
     assert api.get("/api/v1/config/schema/door_terminal", headers=h).json()["properties"]["door_unlock_s"]
 
 
@@ -111,11 +112,11 @@ def test_bad_config_is_refused_with_reason_audit_and_device_unchanged(
     before = wait_for(lambda: (c := config(api, h, door.device_id))["in_sync"] and c)
 
     out_of_range = api.patch(f"/api/v1/devices/{door.device_id}/config", headers=h,
-                             json={"values": {"door_unlock_s": 999, "match_threshold": 0.1}})
+                             json={"values": {"door_unlock_s": 999, "face_policy": {"threshold": 0.1}}})
     assert out_of_range.status_code == 422
     detail = out_of_range.json()["detail"]
     assert any("device → door_unlock_s" in i and "60" in i for i in detail["issues"]), detail
-    assert any("match_threshold" in i for i in detail["issues"])
+    assert any("face_policy" in i and "threshold" in i for i in detail["issues"]), detail
     unknown = api.patch(f"/api/v1/devices/{door.device_id}/config", headers=h, json={"values": {"colour": "red"}})
     assert unknown.status_code == 422 and "unknown key" in str(unknown.json()["detail"])
     bad_layer = api.put("/api/v1/config/layers/site/default/door_terminal", headers=h,

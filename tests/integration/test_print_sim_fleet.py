@@ -3,7 +3,13 @@ demo's printers take jobs submitted through the API; a printer fault there raise
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen import canvas
 
 from firmware_sim.fleet import SimFleet
 from tests.fixtures.brokers import unique_id
@@ -41,5 +47,45 @@ def test_sim_fleet_print_boxes_print_submitted_jobs(http_hub: HttpHub, tmp_path:
                               and a[0]["state"] == "resolved" and a, what="alert resolved")
             # One alert for the fault: print registry and fleet watcher share its key; the box sends no alarm.
             assert [(a["kind"], a["state"]) for a in alerts] == [("printer_error", "resolved")], alerts
+    finally:
+        fleet.stop()
+
+
+def _noisy_pdf(side: int) -> bytes:
+    """A one-page PDF of random pixels: incompressible, so its size is about side² × 3 bytes."""
+    noise = Image.fromarray(np.random.default_rng(5).integers(0, 255, (side, side, 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.drawImage(ImageReader(noise), 36, 36, width=500, height=500)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_box_refuses_a_job_over_its_configured_size_limit(http_hub: HttpHub, tmp_path: Path) -> None:
+    """max_job_mb from the device config: a larger document fails at the box (permanent, not
+    retried) with the reason, before any download, and nothing prints."""
+    fleet = SimFleet(broker_url=http_hub.settings.broker_url or "", doors=0, printboxes=1, seed=6,
+                     workdir=tmp_path / "sim", id_prefix=unique_id("lim") + "-", heartbeat_s=5)
+    fleet.start()
+    admin = http_hub.login()
+    try:
+        assert fleet.wait_connected(15)
+        box = fleet.printboxes[0]
+        printer = box.printers.items[0]  # type: ignore[attr-defined]
+        with http_hub.client() as c:
+            wait_printer(c, admin, f"{box.device_id}/{printer.name}")
+            res = c.patch(f"/api/v1/devices/{box.device_id}/config", headers=admin, json={"values": {"max_job_mb": 1}})
+            assert res.status_code == 200, res.text
+            wait_for(lambda: box.jobs is not None and box.jobs.max_job_bytes == 1024 * 1024, what="config applied")
+            big = _noisy_pdf(800)
+            assert len(big) > 1024 * 1024
+            job = submit(c, admin, big, printer=f"{box.device_id}/{printer.name}").json()
+            failed = wait_for(lambda: (s := job_state(c, admin, job["id"]))["state"] == "failed" and s,
+                              what="the box refused the job")
+            assert failed["error_code"] == "document_too_large" and "max_job_mb" in failed["reason"], failed
+            small = submit(c, admin, make_pdf(1), printer=f"{box.device_id}/{printer.name}").json()
+            wait_for(lambda: job_state(c, admin, small["id"])["state"] == "completed", what="small job printed")
+            assert printer.printed == [small["id"]]
     finally:
         fleet.stop()

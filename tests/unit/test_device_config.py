@@ -26,35 +26,35 @@ def test_defaults_when_no_layers() -> None:
 def test_layers_merge_in_order() -> None:
     layers = [
         ConfigLayer("site", {"heartbeat_s": 60, "log_level": "warning", "door_unlock_s": 4}),
-        ConfigLayer("group:lobby", {"door_unlock_s": 8, "match_threshold": 0.45}),
-        ConfigLayer("device:door-7", {"match_threshold": 0.4}),
+        ConfigLayer("group:lobby", {"door_unlock_s": 8, "offline_punches": False}),
+        ConfigLayer("device:door-7", {"offline_punches": True}),
     ]
     cfg = effective_config(layers, kind="door_terminal")
     assert cfg["heartbeat_s"] == 60
     assert cfg["log_level"] == "warning"
     assert cfg["door_unlock_s"] == 8.0
-    assert cfg["match_threshold"] == 0.4
-    assert cfg["camera_source"] == "/dev/video0"
+    assert cfg["offline_punches"] is True
+    assert cfg["face_policy"] == {}
 
 
 def test_mapping_keys_merge_per_entry() -> None:
     layers = [
-        ConfigLayer("site", {"print_queues": {"bw": "hp-floor1", "color": "canon-1"}}),
-        ConfigLayer("device:pb-2", {"print_queues": {"color": "canon-2"}}),
+        ConfigLayer("site", {"face_policy": {"threshold": 0.5, "margin": 0.08}}),
+        ConfigLayer("device:door-2", {"face_policy": {"threshold": 0.45}}),
     ]
-    cfg = effective_config(layers, kind="print_box")
-    assert cfg["print_queues"] == {"bw": "hp-floor1", "color": "canon-2"}
+    cfg = effective_config(layers, kind="door_terminal")
+    assert cfg["face_policy"] == {"threshold": 0.45, "margin": 0.08}
 
 
 @pytest.mark.parametrize(("values", "key", "fragment"), [
     ({"door_unlock_s": 0.2}, "door_unlock_s", "greater than or equal to 0.5"),
     ({"door_unlock_s": 61}, "door_unlock_s", "less than or equal to 60"),
-    ({"match_threshold": 0.9}, "match_threshold", "less than or equal to 0.8"),
+    ({"match_threshold": 0.45}, "match_threshold", "unknown key"),  # retired: face_policy.threshold
     ({"heartbeat_s": 4}, "heartbeat_s", "greater than or equal to 5"),
     ({"heartbeat_s": 3601}, "heartbeat_s", "less than or equal to 3600"),
     ({"log_level": "chatty"}, "log_level", "debug"),
     ({"door_unlok_s": 5}, "door_unlok_s", "unknown key"),
-    ({"print_queues": {"a": "b"}}, "print_queues", "unknown key"),  # not a door terminal key
+    ({"max_job_mb": 5}, "max_job_mb", "unknown key"),  # not a door terminal key
 ])
 def test_layer_errors_name_layer_and_key(values: dict[str, object], key: str, fragment: str) -> None:
     layers = [ConfigLayer("site", {"heartbeat_s": 60}), ConfigLayer("group:lobby", values)]
@@ -74,9 +74,9 @@ def test_all_bad_layers_reported_together() -> None:
     assert [(i.layer, i.key) for i in ei.value.issues] == [("site", "heartbeat_s"), ("device:d", "nope")]
 
 
-def test_bad_print_queue_name_and_unknown_kind() -> None:
-    with pytest.raises(ConfigError, match="invalid queue/printer name"):
-        validate_layer({"print_queues": {"bw": "bad name/../"}}, kind="print_box", layer="device:pb")
+def test_print_box_limit_range_and_unknown_kind() -> None:
+    with pytest.raises(ConfigError, match="greater than or equal to 1"):
+        validate_layer({"max_job_mb": 0}, kind="print_box", layer="device:pb")
     with pytest.raises(ConfigError, match="unknown device kind"):
         effective_config([], kind="toaster")
 

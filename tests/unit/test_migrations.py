@@ -3,17 +3,19 @@ the ORM models declare, and every migration downgrades back to an empty database
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from hub.db import models  # noqa: F401  (registers every table)
 from hub.db.base import Base
 from hub.db.migrate import alembic_config, upgrade
 from hub.db.session import make_engine
+from hub.domain.device_config import ConfigLayer, effective_config
 
 
 def test_upgrade_to_heads_matches_the_models(tmp_path: Path) -> None:
@@ -39,3 +41,35 @@ def test_every_migration_downgrades_to_an_empty_database(tmp_path: Path) -> None
     finally:
         engine.dispose()
     upgrade(url)  # and up again
+
+
+def test_retired_config_keys_are_removed_from_stored_configs(tmp_path: Path) -> None:
+    """A site layer and a device saved before the keys were retired load after the upgrade."""
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    upgrade(url, "0004_fleet")
+    engine = make_engine(url)
+    now = "2026-01-01 00:00:00.000000"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO fleet_config_layers (scope, name, kind, \"values\", updated_at) "
+                              "VALUES ('site', 'default', 'door_terminal', :v, :now)"),
+                         {"v": json.dumps({"door_unlock_s": 4, "match_threshold": 0.45, "timezone": "UTC"}),
+                          "now": now})
+            conn.execute(text("INSERT INTO devices (id, kind, model, firmware, capabilities, online, "
+                              "reported_state, revoked, created_at) VALUES ('door-1', 'door_terminal', 'm', "
+                              "'1', '[]', 0, '{}', 0, :now)"), {"now": now})
+            conn.execute(text("INSERT INTO fleet_devices (device_id, tags, config_overrides, desired_config, "
+                              "config_version, offline_alerted) VALUES ('door-1', '[]', :o, :d, 3, 0)"),
+                         {"o": json.dumps({"liveness_required": False, "door_unlock_s": 6}),
+                          "d": json.dumps({"door_unlock_s": 6, "camera_source": "/dev/video0"})})
+        upgrade(url)
+        with engine.connect() as conn:
+            layer = json.loads(conn.execute(text("SELECT \"values\" FROM fleet_config_layers")).scalar_one())
+            overrides, desired = conn.execute(text(
+                "SELECT config_overrides, desired_config FROM fleet_devices")).one()
+    finally:
+        engine.dispose()
+    assert layer == {"door_unlock_s": 4}
+    assert json.loads(overrides) == {"door_unlock_s": 6} and json.loads(desired) == {"door_unlock_s": 6}
+    effective_config([ConfigLayer("site", layer), ConfigLayer("device", json.loads(overrides))],
+                     kind="door_terminal")
