@@ -106,6 +106,20 @@ class MatchPolicy:
         return replace(self, **values)  # type: ignore[arg-type]
 
 
+def device_policy_overrides(config: Mapping[str, object]) -> dict[str, object]:
+    """MatchPolicy overrides from a door terminal's device config: ``face_policy`` plus the
+    ``match_threshold`` shortcut (face_policy.threshold wins when both are set). The hub (thin
+    requests) and the terminal (edge) read a device's config through this one function."""
+    raw = config.get("face_policy") or {}
+    if not isinstance(raw, Mapping):
+        raise ValueError("face_policy must be a mapping of match policy settings")
+    overrides = dict(raw)
+    threshold = config.get("match_threshold")
+    if threshold is not None and "threshold" not in overrides:
+        overrides["threshold"] = threshold
+    return overrides
+
+
 @dataclass(frozen=True)
 class Decision:
     outcome: str  # accepted | unknown | ambiguous | rejected_quality

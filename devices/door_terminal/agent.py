@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from pathlib import Path
 from typing import Any
 
+from devices.door_terminal.camera import CameraError, OpenCvCamera
 from devices.door_terminal.checkin import FaceCheckin
 from devices.door_terminal.face import FaceSource
 from devices.door_terminal.lock import Lock
@@ -14,6 +16,8 @@ from devices.runtime import DeviceAgent, Runtime
 from facecore.policy import MatchPolicy
 from protocol.bodies_door import DoorAction, OpenDoorArgs
 from protocol.payloads import DeviceKind, utcnow
+
+log = logging.getLogger(__name__)
 
 MODEL = "officehub-door"
 FIRMWARE = "0.1.0"
@@ -42,6 +46,17 @@ class DoorTerminal:
             self.face = FaceCheckin(agent=self.agent, lock=lock, mode=face_mode, policy=policy,
                                     on_opened=self._mark_opened)
         self._camera: threading.Thread | None = None
+        self._camera_lock = threading.Lock()
+        self._started = False
+        if self.face is not None:
+            stored = self.agent.state.config.get("camera_source")
+            if stored:
+                try:
+                    self.face_source = OpenCvCamera(str(stored))
+                except CameraError as exc:  # keep the source it was started with
+                    log.warning("%s: stored camera_source not usable: %s", device_id, exc)
+            # First: opening the camera is what most often fails, and it fails before changing anything.
+            self.agent.fleet.config_hooks.insert(0, self._apply_camera_config)
 
     @property
     def device_id(self) -> str:
@@ -52,13 +67,41 @@ class DoorTerminal:
         self.agent.start()
         if self.face is not None:
             self.face.start()
-            if self.face_source is not None:
-                face, source = self.face, self.face_source
-                self._camera = threading.Thread(target=lambda: face.run(source), daemon=True,
-                                                name=f"camera-{self.device_id}")
-                self._camera.start()
+            with self._camera_lock:
+                self._started = True
+                self._start_camera()
+
+    def _start_camera(self) -> None:
+        if self.face is None or self.face_source is None:
+            return
+        face, source = self.face, self.face_source
+        self._camera = threading.Thread(target=lambda: face.run(source), daemon=True,
+                                        name=f"camera-{self.device_id}")
+        self._camera.start()
+
+    def _apply_camera_config(self, config: dict[str, Any]) -> None:
+        """Device config ``camera_source``: switch to that camera. One the device cannot open raises,
+        so the whole config is refused with the reason and the current camera keeps running."""
+        spec = config.get("camera_source")
+        current = getattr(self.face_source, "spec", None)
+        if not spec or spec == current:
+            return
+        new = OpenCvCamera(str(spec))  # CameraError: refused
+        with self._camera_lock:
+            old, thread = self.face_source, self._camera
+            self.face_source = new
+            if not self._started:
+                return
+            if old is not None:
+                old.close()
+            if thread is not None:
+                thread.join(timeout=10)
+            self._start_camera()
+        log.info("%s: camera switched to %s", self.device_id, spec)
 
     def stop(self) -> None:
+        with self._camera_lock:
+            self._started = False
         if self.face_source is not None:
             self.face_source.close()
         if self.face is not None:

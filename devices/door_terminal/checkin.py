@@ -34,7 +34,17 @@ from devices.runtime import DeviceAgent, RequestTimeout
 from facecore.images import decode_image, load_image_file
 from facecore.models import MODEL_ID
 from facecore.pipeline import FacePipeline
-from facecore.policy import ACCEPTED, Cooldown, Decision, FrameVoter, MatchPolicy, choose_subject, decide, decide_frame
+from facecore.policy import (
+    ACCEPTED,
+    Cooldown,
+    Decision,
+    FrameVoter,
+    MatchPolicy,
+    choose_subject,
+    decide,
+    decide_frame,
+    device_policy_overrides,
+)
 from facecore.schedule import door_admits
 from protocol.bodies_door import DoorAction
 from protocol.payloads import ResponseStatus
@@ -94,13 +104,10 @@ class FaceCheckin:
             agent.on_command("delete_templates", lambda _args: {"removed": 0, "holds_templates": False})
 
     def _apply_policy_config(self, config: dict[str, Any]) -> None:
-        """Device config: ``face_policy`` (MatchPolicy overrides, e.g. {"threshold": 0.5}),
-        ``door_unlock_s`` and ``offline_punches``. An unknown policy key or a bad value raises, so the
+        """Device config: ``face_policy`` (MatchPolicy overrides, e.g. {"threshold": 0.5}) and
+        ``match_threshold``, ``door_unlock_s``, ``offline_punches``. An unknown policy key or a bad value raises, so the
         fleet feature refuses the whole config with the reason and nothing changes."""
-        overrides = config.get("face_policy") or {}
-        if not isinstance(overrides, dict):
-            raise ValueError("face_policy must be a mapping of match policy settings")
-        policy = self._base_policy.with_overrides(overrides)
+        policy = self._base_policy.with_overrides(device_policy_overrides(config))
         unlock_s = float(config.get("door_unlock_s", self._base_open_for_s))
         if not 0 < unlock_s <= 600:
             raise ValueError(f"door_unlock_s must be in (0, 600], got {unlock_s}")

@@ -7,11 +7,13 @@ It reports its printers in ``state.live``. With a print backend it also takes jo
 
 from __future__ import annotations
 
+import logging
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from devices.print_box.queue_names import QueueNames
 from devices.runtime import DeviceAgent, Runtime
 from devices.runtime.executor import TimerHandle
 from protocol.payloads import DeviceKind
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from devices.print_box.backend import PrintBackend
     from devices.print_box.jobs import JobRunner
     from devices.print_box.watchdog import QueueWatchdog
+
+log = logging.getLogger(__name__)
 
 MODEL = "officehub-printbox"
 FIRMWARE = "0.1.0"
@@ -58,6 +62,12 @@ class PrintBox:
                                  rng=rng)
         self._runtime = self.agent.runtime
         self._last: list[dict[str, object]] | None = None
+        self.queue_names = QueueNames()
+        try:  # the mapping stored with the last applied config
+            self.queue_names.apply(dict(self.agent.state.config.get("print_queues") or {}))
+        except (ValueError, TypeError) as exc:
+            log.warning("%s: stored print_queues not usable: %s", device_id, exc)
+        self.agent.fleet.config_hooks.append(self._apply_queue_config)
         self._timer: TimerHandle | None = None
         self.jobs: JobRunner | None = None
         self.watchdog: QueueWatchdog | None = None
@@ -65,7 +75,8 @@ class PrintBox:
             from devices.print_box.jobs import JobRunner
             from devices.print_box.watchdog import QueueWatchdog
 
-            self.jobs = JobRunner(agent=self.agent, backend=backend, workdir=Path(workdir), poll_s=poll_s)
+            self.jobs = JobRunner(agent=self.agent, backend=backend, workdir=Path(workdir), poll_s=poll_s,
+                                  queue_names=self.queue_names)
             self.watchdog = QueueWatchdog(agent=self.agent, backend=backend, reenable_after_s=watchdog_s)
 
     @property
@@ -94,12 +105,20 @@ class PrintBox:
             self.jobs.stop()
         self.agent.crash()
 
+    def _apply_queue_config(self, config: dict[str, object]) -> None:
+        mapping = config.get("print_queues") or {}
+        if not isinstance(mapping, dict):
+            raise ValueError("print_queues must map hub queue names to CUPS printer names")
+        if self.queue_names.apply(mapping):
+            self._last = None  # publish the printers under their new names on the next refresh
+            self._runtime.submit_io(self.refresh)
+
     def refresh(self) -> None:
         """Re-read the printers and publish state when anything changed."""
         statuses: list[PrinterStatus] = []
         try:
             statuses = self.printers.printers()
-            current = [asdict(p) for p in statuses]
+            current = [asdict(replace(p, name=self.queue_names.to_hub(p.name))) for p in statuses]
             error = ""
         except Exception as exc:  # CUPS down must show up as state, not kill the box
             current, error = [], f"{type(exc).__name__}: {exc}"

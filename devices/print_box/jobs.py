@@ -21,6 +21,7 @@ from devices.print_box.backend import JobStatus, PrintBackend
 from devices.print_box.cups_options import PrintOptions
 from devices.print_box.cups_worker import CupsError, CupsNotFound, CupsUnavailable
 from devices.print_box.ledger import FINAL, JobLedger
+from devices.print_box.queue_names import QueueNames
 from devices.runtime import DeviceAgent
 from devices.runtime.executor import TimerHandle
 from protocol.bodies_print import PendingPrintJobs, PrintJobArgs
@@ -45,8 +46,9 @@ DEFAULT_MAX_JOB_MB = 100
 
 class JobRunner:
     def __init__(self, *, agent: DeviceAgent, backend: PrintBackend, workdir: Path, poll_s: float = 1.0,
-                 download_timeout_s: float = 120) -> None:
+                 download_timeout_s: float = 120, queue_names: QueueNames | None = None) -> None:
         self.agent, self.backend, self.poll_s = agent, backend, poll_s
+        self.queue_names = queue_names or QueueNames()
         self.download_timeout_s = download_timeout_s
         self.spool = workdir / "print-spool"
         self.spool.mkdir(parents=True, exist_ok=True)
@@ -127,9 +129,10 @@ class JobRunner:
                                 f"{self.max_job_bytes // (1024 * 1024)} MB (config max_job_mb)")
             self._download(args, path)
             opts = args.options
-            cups_id = self.backend.submit(queue=args.queue, path=path, title=args.job_id, options=PrintOptions(
-                copies=opts.copies, duplex=opts.duplex, color=opts.color, page_ranges=opts.page_ranges,
-                media=opts.media))
+            options = PrintOptions(copies=opts.copies, duplex=opts.duplex, color=opts.color,
+                                   page_ranges=opts.page_ranges, media=opts.media)
+            cups_id = self.backend.submit(queue=self.queue_names.to_cups(args.queue), path=path, title=args.job_id,
+                                          options=options)
             self.submitted += 1
             self.ledger.update(args.job_id, state="sent", cups_job_id=cups_id)
             self._emit(args.job_id, "sent", cups_job_id=cups_id)

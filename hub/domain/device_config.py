@@ -8,6 +8,7 @@ updates name the version they were based on, and a stale one is a conflict (the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -25,6 +27,9 @@ from pydantic import (
 from hub.domain.matching import MatchPolicy
 
 LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+_QUEUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def _unit(unit: str) -> dict[str, Any]:
@@ -78,11 +83,19 @@ class FacePolicyOverrides(BaseModel):
 
 
 class DoorTerminalConfig(BaseDeviceConfig):
-    """What a door terminal applies when the config arrives (devices/door_terminal/checkin.py). A key
-    is listed here only once the device acts on it: a setting that changes nothing misleads admins."""
+    """What a door terminal applies when the config arrives (devices/door_terminal/). A key is listed
+    here only once the device acts on it: a setting that changes nothing misleads admins."""
 
     door_unlock_s: float = Field(default=5.0, ge=0.5, le=60, json_schema_extra=_unit("s"),
                                  description="How long the relay holds the door open")
+    match_threshold: float | None = Field(
+        default=None, ge=0.3, le=0.8, json_schema_extra=_unit("distance"),
+        description="Max face distance for a match (lower is stricter); pins the threshold. Unset: the "
+                    "policy default, tightened for large galleries. face_policy.threshold wins when both are set")
+    camera_source: str | None = Field(
+        default=None, min_length=1, max_length=512,
+        description="Camera the terminal reads: an index, a video file, an rtsp:// URL or a folder of "
+                    "images; unset: the one it was started with. A source the device cannot open is refused")
     offline_punches: bool = Field(default=True, description="Edge terminals: keep matching locally and "
                                   "opening while the hub is unreachable (punches are sent later)")
     face_policy: FacePolicyOverrides = Field(default_factory=FacePolicyOverrides,
@@ -90,14 +103,29 @@ class DoorTerminalConfig(BaseDeviceConfig):
 
 
 class PrintBoxConfig(BaseDeviceConfig):
+    print_queues: dict[str, str] = Field(
+        default_factory=dict, max_length=32,
+        description="Hub queue name → local CUPS printer name: the box reports that printer under the "
+                    "hub name and prints jobs for the hub name on it")
     max_job_mb: int = Field(default=100, ge=1, le=1024, json_schema_extra=_unit("MB"),
                             description="The box refuses (fails) a job whose document is larger")
+
+    @field_validator("print_queues")
+    @classmethod
+    def _names(cls, v: dict[str, str]) -> dict[str, str]:
+        for queue, printer in v.items():
+            for name in (queue, printer):
+                if not _QUEUE_RE.match(name):
+                    raise ValueError(f"invalid queue/printer name {name!r}")
+        if len(set(v.values())) != len(v):
+            raise ValueError("two hub names point at the same CUPS printer")
+        return v
 
 
 # Keys an earlier release accepted but no device applied; migration 0008 removes them from stored layers.
 RETIRED_KEYS: dict[str, tuple[str, ...]] = {
-    "door_terminal": ("timezone", "match_threshold", "camera_source", "liveness_required", "door_held_alarm_s"),
-    "print_box": ("timezone", "print_queues", "release_timeout_s"),
+    "door_terminal": ("timezone", "liveness_required", "door_held_alarm_s"),
+    "print_box": ("timezone", "release_timeout_s"),
 }
 
 
@@ -106,7 +134,7 @@ CONFIG_MODELS: dict[str, type[BaseDeviceConfig]] = {
     "print_box": PrintBoxConfig,
 }
 # Keys whose values are mappings merge key by key across layers instead of being replaced.
-_MERGED_MAPPINGS = frozenset({"face_policy"})
+_MERGED_MAPPINGS = frozenset({"print_queues", "face_policy"})
 
 
 @dataclass(frozen=True, slots=True)

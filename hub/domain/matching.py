@@ -17,11 +17,12 @@ from facecore.policy import (
     choose_subject,
     decide,
     decide_frame,
+    device_policy_overrides,
     enrolment_conflict,
 )
 
 __all__ = [
     "ACCEPTED", "AMBIGUOUS", "REJECTED_QUALITY", "UNKNOWN", "CandidateLike", "Cooldown", "Decision",
     "FaceLike", "FrameFace", "FrameVoter", "MatchPolicy", "SubjectChoice", "choose_subject", "decide",
-    "decide_frame", "enrolment_conflict",
+    "decide_frame", "device_policy_overrides", "enrolment_conflict",
 ]

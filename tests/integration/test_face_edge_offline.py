@@ -3,6 +3,7 @@ synced gallery and refuses the unknown; after reconnect each punch is recorded e
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from firmware_sim.adapters import SimulatedLock
 from firmware_sim.fleet import SimFleet
 from hub.api.app import create_app
 from hub.db.models.attendance import PunchRow
-from hub.db.models.core import Event
+from hub.db.models.core import AuditLog, Event
 from hub.runtime import HubRuntime
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.face import FACES, enrol_people, images
@@ -72,7 +73,8 @@ def test_edge_terminal_works_offline_and_each_punch_is_recorded_once(
 
 def test_config_sets_the_unlock_time_and_can_forbid_offline_opening(
         hub_factory: Callable[..., HubRuntime], own_mosquitto: MosquittoBroker, tmp_path: Path) -> None:
-    """door_unlock_s and offline_punches from the hub's device config change what the terminal does."""
+    """door_unlock_s, match_threshold, camera_source and offline_punches from the hub's device config
+    change what the terminal does; a camera it cannot open is refused and the old one kept."""
     rt = hub_factory(broker_url=own_mosquitto.url)
     with TestClient(create_app(runtime=rt)) as api:
         headers = login(api, "admin", ADMIN_PASSWORD)
@@ -94,10 +96,42 @@ def test_config_sets_the_unlock_time_and_can_forbid_offline_opening(
             assert online.opened and online.employee_id == str(ids["biden"])
             assert lock.openings[-1].duration_s == 2.5
 
+            def push(values: dict[str, object]) -> None:
+                res = api.patch(f"/api/v1/devices/{door.device_id}/config", headers=headers, json={"values": values})
+                assert res.status_code == 200, res.text
+                wait_for(lambda: (c := api.get(f"/api/v1/devices/{door.device_id}/config", headers=headers).json())
+                         ["in_sync"] and c["reported_version"] == res.json()["version"], timeout=30)
+
+            # match_threshold pins a stricter threshold: the same photo (≈ 0.4 away) no longer opens.
+            push({"match_threshold": 0.3})
+            strict = fleet.see(door, images("probe/biden")[0])
+            assert not strict.opened and strict.decision != "accepted" and strict.threshold == 0.3
+            push({"match_threshold": None})
+
+            # camera_source switches the terminal to another camera (here a folder of stills).
+            stills = tmp_path / "camera"
+            stills.mkdir()
+            for n in range(3):
+                shutil.copy(images("probe/biden")[0], stills / f"frame{n}.jpg")
+            push({"camera_source": str(stills)})
+            wait_for(lambda: len(lock.openings) == 2, timeout=60)  # 2 of 3 frames agreed: the door opened
+            bad = api.patch(f"/api/v1/devices/{door.device_id}/config", headers=headers,
+                            json={"values": {"camera_source": str(tmp_path / "no-such-camera")}})
+            assert bad.status_code == 200, bad.text  # only the device can tell whether a camera opens
+
+            def refusals() -> list[AuditLog]:
+                with rt.sessions() as s:
+                    return list(s.execute(select(AuditLog).where(
+                        AuditLog.action == "config.failed", AuditLog.target_id == door.device_id)).scalars())
+
+            refused = wait_for(refusals, timeout=30)
+            assert "no-such-camera" in refused[0].detail["error"]
+            assert door.agent.state.config["camera_source"] == str(stills)
+
             own_mosquitto.stop()
             wait_for(lambda: not door.agent.connected, timeout=15)
             offline = fleet.see(door, images("probe/biden")[0])
             assert (offline.decision, offline.opened) == ("offline", False)
-            assert "offline_punches" in offline.reason and len(lock.openings) == 1
+            assert "offline_punches" in offline.reason and len(lock.openings) == 2
         finally:
             fleet.stop()

@@ -62,9 +62,10 @@ def _noisy_pdf(side: int) -> bytes:
     return buf.getvalue()
 
 
-def test_box_refuses_a_job_over_its_configured_size_limit(http_hub: HttpHub, tmp_path: Path) -> None:
+def test_box_applies_its_size_limit_and_queue_names_from_config(http_hub: HttpHub, tmp_path: Path) -> None:
     """max_job_mb from the device config: a larger document fails at the box (permanent, not
-    retried) with the reason, before any download, and nothing prints."""
+    retried) with the reason, before any download, and nothing prints. print_queues gives a printer
+    its hub name."""
     fleet = SimFleet(broker_url=http_hub.settings.broker_url or "", doors=0, printboxes=1, seed=6,
                      workdir=tmp_path / "sim", id_prefix=unique_id("lim") + "-", heartbeat_s=5)
     fleet.start()
@@ -87,5 +88,14 @@ def test_box_refuses_a_job_over_its_configured_size_limit(http_hub: HttpHub, tmp
             small = submit(c, admin, make_pdf(1), printer=f"{box.device_id}/{printer.name}").json()
             wait_for(lambda: job_state(c, admin, small["id"])["state"] == "completed", what="small job printed")
             assert printer.printed == [small["id"]]
+
+            # print_queues: the box reports the printer under the hub name and prints jobs for it there.
+            res = c.patch(f"/api/v1/devices/{box.device_id}/config", headers=admin,
+                          json={"values": {"print_queues": {"floor-2": printer.name}}})
+            assert res.status_code == 200, res.text
+            wait_printer(c, admin, f"{box.device_id}/floor-2")
+            named = submit(c, admin, make_pdf(2), printer=f"{box.device_id}/floor-2").json()
+            wait_for(lambda: job_state(c, admin, named["id"])["state"] == "completed", what="printed via its hub name")
+            assert printer.printed == [small["id"], named["id"]]
     finally:
         fleet.stop()

@@ -49,7 +49,8 @@ def test_mapping_keys_merge_per_entry() -> None:
 @pytest.mark.parametrize(("values", "key", "fragment"), [
     ({"door_unlock_s": 0.2}, "door_unlock_s", "greater than or equal to 0.5"),
     ({"door_unlock_s": 61}, "door_unlock_s", "less than or equal to 60"),
-    ({"match_threshold": 0.45}, "match_threshold", "unknown key"),  # retired: face_policy.threshold
+    ({"match_threshold": 0.9}, "match_threshold", "less than or equal to 0.8"),
+    ({"liveness_required": True}, "liveness_required", "unknown key"),  # retired: no device applied it
     ({"heartbeat_s": 4}, "heartbeat_s", "greater than or equal to 5"),
     ({"heartbeat_s": 3601}, "heartbeat_s", "less than or equal to 3600"),
     ({"log_level": "chatty"}, "log_level", "debug"),
@@ -74,9 +75,13 @@ def test_all_bad_layers_reported_together() -> None:
     assert [(i.layer, i.key) for i in ei.value.issues] == [("site", "heartbeat_s"), ("device:d", "nope")]
 
 
-def test_print_box_limit_range_and_unknown_kind() -> None:
+def test_print_box_limit_queue_names_and_unknown_kind() -> None:
     with pytest.raises(ConfigError, match="greater than or equal to 1"):
         validate_layer({"max_job_mb": 0}, kind="print_box", layer="device:pb")
+    with pytest.raises(ConfigError, match="invalid queue/printer name"):
+        validate_layer({"print_queues": {"bw": "bad name/../"}}, kind="print_box", layer="device:pb")
+    with pytest.raises(ConfigError, match="same CUPS printer"):
+        validate_layer({"print_queues": {"a": "hp", "b": "hp"}}, kind="print_box", layer="device:pb")
     with pytest.raises(ConfigError, match="unknown device kind"):
         effective_config([], kind="toaster")
 
@@ -146,3 +151,20 @@ def test_face_policy_errors_name_the_setting(policy: dict[str, object], where: s
 def test_face_policy_is_not_a_print_box_key() -> None:
     with pytest.raises(ConfigError, match="face_policy: unknown key"):
         validate_layer({"face_policy": {"threshold": 0.5}}, kind="print_box")
+
+
+def test_print_queue_mappings_merge_per_entry() -> None:
+    layers = [
+        ConfigLayer("site", {"print_queues": {"bw": "hp-floor1", "color": "canon-1"}}),
+        ConfigLayer("device:pb-2", {"print_queues": {"color": "canon-2"}}),
+    ]
+    cfg = effective_config(layers, kind="print_box")
+    assert cfg["print_queues"] == {"bw": "hp-floor1", "color": "canon-2"}
+
+
+def test_match_threshold_and_camera_are_unset_by_default() -> None:
+    cfg = effective_config([ConfigLayer("device:d", {"match_threshold": 0.42, "camera_source": "rtsp://cam/1"})],
+                           kind="door_terminal")
+    assert cfg["match_threshold"] == 0.42 and cfg["camera_source"] == "rtsp://cam/1"
+    defaults = effective_config([], kind="door_terminal")
+    assert defaults["match_threshold"] is None and defaults["camera_source"] is None

@@ -18,6 +18,7 @@ from hub.domain.matching import (
     choose_subject,
     decide,
     decide_frame,
+    device_policy_overrides,
     enrolment_conflict,
 )
 
@@ -204,3 +205,13 @@ def test_decide_frame_searches_only_the_subject() -> None:
     not_encoded = decide_frame([FrameFaceFake(150, 50.0, None)], search=search, policy=POLICY)
     assert not_encoded.reason.startswith("face_too_small")
     assert searched == ["near"]
+
+
+def test_device_config_overrides_take_match_threshold_unless_face_policy_sets_it() -> None:
+    assert device_policy_overrides({"match_threshold": 0.42, "door_unlock_s": 5}) == {"threshold": 0.42}
+    both = {"match_threshold": 0.42, "face_policy": {"threshold": 0.5, "margin": 0.1}}
+    assert device_policy_overrides(both) == {"threshold": 0.5, "margin": 0.1}
+    assert device_policy_overrides({"match_threshold": None, "face_policy": {}}) == {}
+    assert MatchPolicy().with_overrides(device_policy_overrides({"match_threshold": 0.42})).threshold_pinned
+    with pytest.raises(ValueError, match="mapping"):
+        device_policy_overrides({"face_policy": [0.5]})

@@ -61,7 +61,7 @@ def test_retired_config_keys_are_removed_from_stored_configs(tmp_path: Path) -> 
             conn.execute(text("INSERT INTO fleet_devices (device_id, tags, config_overrides, desired_config, "
                               "config_version, offline_alerted) VALUES ('door-1', '[]', :o, :d, 3, 0)"),
                          {"o": json.dumps({"liveness_required": False, "door_unlock_s": 6}),
-                          "d": json.dumps({"door_unlock_s": 6, "camera_source": "/dev/video0"})})
+                          "d": json.dumps({"door_unlock_s": 6, "door_held_alarm_s": 30})})
         upgrade(url)
         with engine.connect() as conn:
             layer = json.loads(conn.execute(text("SELECT \"values\" FROM fleet_config_layers")).scalar_one())
@@ -69,7 +69,7 @@ def test_retired_config_keys_are_removed_from_stored_configs(tmp_path: Path) -> 
                 "SELECT config_overrides, desired_config FROM fleet_devices")).one()
     finally:
         engine.dispose()
-    assert layer == {"door_unlock_s": 4}
+    assert layer == {"door_unlock_s": 4, "match_threshold": 0.45}  # a live key stays
     assert json.loads(overrides) == {"door_unlock_s": 6} and json.loads(desired) == {"door_unlock_s": 6}
     effective_config([ConfigLayer("site", layer), ConfigLayer("device", json.loads(overrides))],
                      kind="door_terminal")

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from facecore.images import ImageError, decode_image
 from facecore.models import MODEL_ID
-from facecore.policy import ACCEPTED, MatchPolicy, decide
+from facecore.policy import ACCEPTED, MatchPolicy, decide, device_policy_overrides
 from hub.db.models.attendance import PunchRejection, PunchRow
 from hub.db.models.core import Device
 from hub.db.models.people import Employee
@@ -90,16 +90,15 @@ class TerminalHandlers:
         return answer
 
     def _policy_for(self, device_id: str) -> MatchPolicy:
-        """The device's reported config may carry ``face_policy`` overrides (per-device threshold...)."""
+        """The device's reported config may carry ``face_policy`` / ``match_threshold`` overrides."""
         with self.sessions() as s:
             dev = s.get(Device, device_id)
-            overrides = ((dev.reported_state or {}).get("config") or {}).get("face_policy") if dev else None
-        if not overrides:
-            return self.face.policy
+            config = ((dev.reported_state or {}).get("config") or {}) if dev else {}
         try:
-            return self.face.policy.with_overrides(overrides)
+            overrides = device_policy_overrides(config)
+            return self.face.policy.with_overrides(overrides) if overrides else self.face.policy
         except (ValueError, TypeError):
-            log.warning("%s reports an invalid face_policy %r; using the hub default", device_id, overrides)
+            log.warning("%s reports an invalid face policy in %r; using the hub default", device_id, config)
             return self.face.policy
 
     # --- edge -------------------------------------------------------------------------------
