@@ -3,6 +3,7 @@ and window so a flood of refusals cannot fill the audit table."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -84,3 +85,25 @@ def test_windows_and_the_bound_on_tracked_clients(hub: HubRuntime) -> None:
     agg.flush()
     got = [(e.target_id, e.detail["count"]) for e in entries(hub, LOGIN_FAILED)]
     assert got == [("10.0.0.1", 5), ("10.0.0.1", 1), ("10.0.0.2", 1), (OVERFLOW_SOURCE, 50)]
+
+
+def test_admins_read_the_audit_log_filtered_and_paged(api: TestClient, hub: HubRuntime,
+                                                      admin_headers: dict[str, str],
+                                                      make_user: Callable[..., dict[str, str]]) -> None:
+    for n in range(3):
+        res = api.post("/api/v1/employees", headers=admin_headers,
+                       json={"name": f"Audit Person {n}", "employee_no": f"AUD-{n}"})
+        assert res.status_code == 201, res.text
+    bad_login(api, "admin")
+    denied_access(hub).flush()
+
+    page = api.get("/api/v1/audit", headers=admin_headers, params={"action": "employee.create", "limit": 2}).json()
+    assert [e["action"] for e in page["items"]] == ["employee.create"] * 2
+    assert page["items"][0]["id"] > page["items"][1]["id"] and page["items"][0]["actor"] == "admin"
+    rest = api.get("/api/v1/audit", headers=admin_headers,
+                   params={"action": "employee.create", "before": page["next_before"]}).json()
+    assert len(rest["items"]) == 1 and rest["next_before"] is None
+    prefix = api.get("/api/v1/audit", headers=admin_headers, params={"action": "auth."}).json()["items"]
+    assert prefix and all(e["action"].startswith("auth.") for e in prefix)
+    assert api.get("/api/v1/audit", headers=make_user("operator")).status_code == 403
+    assert api.get("/api/v1/audit").status_code == 401

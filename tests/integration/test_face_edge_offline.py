@@ -65,6 +65,14 @@ def test_edge_terminal_works_offline_and_each_punch_is_recorded_once(
                 events = s.execute(select(func.count()).select_from(Event).where(
                     Event.device_id == door.device_id, Event.type == "punch")).scalar_one()
                 assert events == 2
+                # Decided punches no longer hold the face encoding (biometric data), in the table or the API.
+                stored = list(s.execute(select(Event.data).where(Event.device_id == door.device_id,
+                                                                  Event.type == "punch")).scalars())
+                assert [d["encoding"] for d in stored] == ["redacted", "redacted"]
+            shown = api.get("/api/v1/events", headers=headers, params={"device_id": door.device_id,
+                                                                        "type": "punch"}).json()["items"]
+            assert len(shown) == 2 and all(e["data"]["encoding"] == "redacted" for e in shown)
+            with rt.sessions() as s:
                 # Punches keep the time the door opened, not the time they arrived.
                 assert all(r.ts < r.recorded_at for r in rows)
         finally:

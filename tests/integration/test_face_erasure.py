@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from firmware_sim.fleet import SimFleet
 from hub.api.app import create_app
-from hub.db.models.core import AuditLog
+from hub.db.models.attendance import PunchRow
+from hub.db.models.core import AuditLog, Event
 from hub.db.models.people import FaceTemplate, GalleryChange, Snapshot
+from hub.domain.biometrics import holds_biometrics
 from hub.runtime import HubRuntime
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.face import enrol_people, images
@@ -54,6 +56,15 @@ def test_erasure_leaves_nothing_behind(hub_factory: Callable[..., HubRuntime], m
             assert photos and all(p.exists() for p in photos)
             assert snaps and all(p.exists() for p in snaps)
             assert api.get(f"/api/v1/employees/{biden}/faces", headers=headers).json()
+            # An edge punch: its event carried biden's encoding to the hub.
+            assert edge.see(edge.doors[0], images("probe/biden")[0]).opened
+
+            def edge_punch() -> bool:
+                with rt.sessions() as s:
+                    return s.execute(select(PunchRow).where(PunchRow.employee_id == biden,
+                                                            PunchRow.mode == "edge")).first() is not None
+
+            wait_for(edge_punch, timeout=30)
 
             res = api.delete(f"/api/v1/employees/{biden}", headers=headers)
             assert res.status_code == 202, res.text
@@ -75,6 +86,10 @@ def test_erasure_leaves_nothing_behind(hub_factory: Callable[..., HubRuntime], m
                 actions = {a.action for a in s.execute(select(AuditLog).where(
                     AuditLog.target_id == str(biden))).scalars()}
             assert {"face.enrol", "face.view", "employee.erase"} <= actions
+            with rt.sessions() as s:
+                punches = [e.data for e in s.execute(select(Event).where(Event.type == "punch")).scalars()
+                           if str(e.data.get("employee_id")) == str(biden)]
+            assert punches and not any(holds_biometrics(d) for d in punches)
             assert not any(p.exists() for p in photos + snaps)
             assert not (data_dir / "snapshots" / str(biden)).exists()
             assert not (data_dir / "enrolment-photos" / str(biden)).exists()

@@ -73,3 +73,24 @@ def test_retired_config_keys_are_removed_from_stored_configs(tmp_path: Path) -> 
     assert json.loads(overrides) == {"door_unlock_s": 6} and json.loads(desired) == {"door_unlock_s": 6}
     effective_config([ConfigLayer("site", layer), ConfigLayer("device", json.loads(overrides))],
                      kind="door_terminal")
+
+
+def test_decided_punch_events_lose_their_face_encoding(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    upgrade(url, "0006_face_drop_door_alerts")
+    engine = make_engine(url)
+    row = ("INSERT INTO events (device_id, event_id, seq, type, boot_id, device_ts, received_at, data, processed_at) "
+           "VALUES ('door-1', :eid, :seq, 'punch', 'b', :now, :now, :data, :done)")
+    now = "2026-01-01 00:00:00.000000"
+    data = json.dumps({"employee_id": "7", "encoding": [0.1] * 128})
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(row), {"eid": "decided", "seq": 1, "now": now, "data": data, "done": now})
+            conn.execute(text(row), {"eid": "waiting", "seq": 2, "now": now, "data": data, "done": None})
+        upgrade(url)
+        with engine.connect() as conn:
+            stored = dict(conn.execute(text("SELECT event_id, data FROM events")).all())
+    finally:
+        engine.dispose()
+    assert json.loads(stored["decided"]) == {"employee_id": "7", "encoding": "redacted"}
+    assert json.loads(stored["waiting"])["encoding"] == [0.1] * 128  # its handler still needs it

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from hub.api.routes import auth, devices, events, health, stream, users
+from hub.api.routes import audit, auth, devices, events, health, stream, users
 
 ROUTERS: list[APIRouter] = [health.router, auth.router, users.router, devices.router, events.router,
-                            stream.router]
+                            stream.router, audit.router]
 from hub.api.routes import alerts, firmware, fleet_config, provisioning, rollouts, webhooks  # noqa: E402  fleet
 
 ROUTERS += [provisioning.router, fleet_config.router, firmware.router, rollouts.router, alerts.router, webhooks.router]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from hub.domain.biometrics import without_biometrics
 
 
 class DevicePublic(BaseModel):
@@ -40,6 +42,11 @@ class EventPublic(BaseModel):
     data: dict[str, Any]
     processed_at: datetime | None
     process_error: str | None
+
+    @field_validator("data")
+    @classmethod
+    def _no_biometrics(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return without_biometrics(v)  # an edge punch's face encoding is never shown
 
 
 class EventPage(BaseModel):

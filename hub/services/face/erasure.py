@@ -1,4 +1,5 @@
-"""Right to erasure: templates, photos and snapshots leave the hub and every door terminal.
+"""Right to erasure: templates, photos, snapshots and the encodings of edge punches not yet decided
+leave the hub, and templates leave every door terminal.
 
 The database work commits first (templates, change log, snapshot rows, erased mark, audit), then
 files are deleted and every door terminal gets a ``delete_templates`` command whose ack is tracked
@@ -16,9 +17,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.db.models.core import Device, DeviceCommand
+from hub.db.models.core import Device, DeviceCommand, Event
 from hub.db.models.people import Employee, ErasureAck, Snapshot
 from hub.db.session import transaction
+from hub.domain.biometrics import holds_biometrics, without_biometrics
 from hub.services.audit import audit
 from hub.services.commands import CommandRejected, CommandService
 from hub.services.face.service import FaceService
@@ -45,13 +47,21 @@ def erase_employee(face: FaceService, commands: CommandService, *, employee_id: 
         for snap in snaps:
             s.delete(snap)
         emp.erased_at = emp.erased_at or datetime.now(UTC)
+        # Edge punches not decided yet still carry the encoding (decided ones were redacted then).
+        waiting = s.execute(select(Event).where(Event.type == "punch", Event.processed_at.is_(None))).scalars()
+        redacted = 0
+        for ev in waiting:
+            if str(ev.data.get("employee_id")) == str(employee_id) and holds_biometrics(ev.data):
+                ev.data = without_biometrics(ev.data)
+                redacted += 1
         emp.active = False
         # Every door terminal with face check-in (a lock-only door never held templates).
         terminals = [d.id for d in s.execute(select(Device).where(
             Device.kind == DeviceKind.DOOR_TERMINAL.value, Device.revoked.is_(False))).scalars()
             if "face" in (d.capabilities or [])]
         audit(s, actor=actor, action="employee.erase", target_type="employee", target_id=str(employee_id),
-              detail={"templates": len(templates), "files": len(files), "terminals": len(terminals)})
+              detail={"templates": len(templates), "files": len(files), "terminals": len(terminals),
+                      "punch_encodings": redacted})
     for f in files:
         Path(f).unlink(missing_ok=True)
     for folder in {Path(f).parent for f in files}:

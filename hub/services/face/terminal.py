@@ -19,15 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from facecore.images import ImageError, decode_image
 from facecore.models import MODEL_ID
 from facecore.policy import ACCEPTED, MatchPolicy, decide, device_policy_overrides
 from hub.db.models.attendance import PunchRejection, PunchRow
 from hub.db.models.core import Device
+from hub.db.models.core import Event as EventRow
 from hub.db.models.people import Employee
 from hub.db.session import SessionFactory, transaction
+from hub.domain.biometrics import holds_biometrics, without_biometrics
 from hub.ingest.handlers import RequestRefused, StoredEvent
 from hub.services.access.alerts import raise_alert
 from hub.services.access.rules import may_open
@@ -104,12 +106,20 @@ class TerminalHandlers:
     # --- edge -------------------------------------------------------------------------------
     def on_punch(self, ev: StoredEvent) -> None:
         key = f"{ev.device_id}:{ev.event_id}"
-        body = PunchEvent.model_validate(ev.data)
         with transaction(self.sessions) as s:
             if s.query(PunchRow.id).filter_by(key=key).first() or \
                     s.query(PunchRejection.id).filter_by(key=key).first():
                 return  # re-processing after a restart: already decided
+            if not holds_biometrics(ev.data):  # erased before it was processed
+                claimed = str(ev.data.get("employee_id") or "") or None
+                record_rejection(s, key=key, device_id=ev.device_id, claimed_employee_id=claimed,
+                                 reason="encoding_erased: the employee was erased before this punch was processed")
+                return
+            body = PunchEvent.model_validate(ev.data)
             problem, emp_id, distance, threshold = self._verify_edge(s, ev, body)
+            # Decided: the encoding (biometric data) leaves the stored event.
+            s.execute(update(EventRow).where(EventRow.device_id == ev.device_id, EventRow.event_id == ev.event_id)
+                      .values(data=without_biometrics(ev.data)))
             access = None
             if problem is None:
                 assert emp_id is not None
