@@ -87,6 +87,10 @@ def test_layers_versions_and_apply(setup: tuple[HubRuntime, TestClient, dict[str
     assert ok.status_code == 200 and ok.json()["desired"]["max_job_mb"] == 20
     assert wait_for(lambda: box.jobs is not None and box.jobs.max_job_bytes == 20 * 1024 * 1024)
     assert api.get("/api/v1/config/schema/door_terminal", headers=h).json()["properties"]["door_unlock_s"]
+    # One hub, one site layer: another site name is refused instead of stored and never read.
+    other_site = api.put("/api/v1/config/layers/site/berlin/door_terminal", headers=h,
+                         json={"values": {"door_unlock_s": 4}})
+    assert other_site.status_code == 404 and "default" in other_site.json()["detail"]
 
 
 def test_drift_is_visible_and_reconciled(setup: tuple[HubRuntime, TestClient, dict[str, str], SimFleet]) -> None:

@@ -20,6 +20,13 @@ Scope = Annotated[str, Path(pattern=r"^(site|group)$")]
 Kind = Annotated[str, Path(pattern=r"^(door_terminal|print_box)$")]
 
 
+def _one_site(scope: str, name: str) -> None:
+    # One hub is one site: a layer for another site name would be stored and pushed but never read.
+    if scope == "site" and name != "default":
+        raise HTTPException(404, f"no site {name!r}: a hub has one site layer, 'default' "
+                                 "(use groups for buildings or floors)")
+
+
 def _refused(exc: ConfigRefused) -> HTTPException:
     detail: Any = str(exc) if not exc.issues else {"message": str(exc), "issues": exc.issues}
     return HTTPException(exc.status, detail)
@@ -44,6 +51,7 @@ def patch_config(user: AdminUser, rt: RuntimeDep, device_id: str, body: ConfigPa
 
 @router.get("/api/v1/config/layers/{scope}/{name}/{kind}")
 def get_layer(_: OperatorUser, rt: RuntimeDep, scope: Scope, name: str, kind: Kind) -> dict[str, Any]:
+    _one_site(scope, name)
     return {"scope": scope, "name": name, "kind": kind,
             "values": get_fleet(rt).config.layer(scope=scope, name=name, kind=kind)}
 
@@ -52,6 +60,7 @@ def get_layer(_: OperatorUser, rt: RuntimeDep, scope: Scope, name: str, kind: Ki
 def put_layer(user: AdminUser, rt: RuntimeDep, scope: Scope, name: str, kind: Kind,
               body: ConfigLayerPut) -> dict[str, Any]:
     """Site defaults: ``/config/layers/site/default/{kind}``; a group: ``/config/layers/group/{group}/{kind}``."""
+    _one_site(scope, name)
     try:
         changed = get_fleet(rt).config.set_layer(scope=scope, name=name, kind=kind, values=body.values,
                                                  actor=user.username)
