@@ -22,7 +22,6 @@ from sqlalchemy import select
 from devices.door_terminal.agent import DoorTerminal
 from firmware_sim.adapters import SimulatedLock
 from hub.api.app import create_app
-from hub.broker.mosquitto_security import MosquittoDynsec
 from hub.db.models.core import AuditLog
 from hub.runtime import HubRuntime
 from protocol import topics
@@ -71,11 +70,9 @@ class SecureSite:
 
 @pytest.fixture
 def site(secure_mosquitto: SecureMosquitto, tmp_path: Path) -> Iterator[SecureSite]:
+    # No account for the hub beforehand: given the dynsec admin, the hub creates its own at start
+    # (every test below then depends on it publishing acks, commands and answers).
     hub_user, hub_password = unique_id("hub"), "hub-pw-" + unique_id("x")
-    with MosquittoDynsec(host=secure_mosquitto.host, port=secure_mosquitto.port,
-                         admin_user=secure_mosquitto.admin_user,
-                         admin_password=secure_mosquitto.admin_password) as admin:
-        admin.create_hub_account(hub_user, hub_password)
     url = f"mqtt://{secure_mosquitto.host}:{secure_mosquitto.port}"
     rt = start_hub(make_settings(tmp_path / "hub", url, broker_username=hub_user, broker_password=hub_password,
                                  broker_admin_username=secure_mosquitto.admin_user,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from hub.broker.mosquitto_security import BrokerSecurityError, MosquittoDynsec
+from hub.services.fleet.accounts import DynsecAccounts
 from protocol import topics
 from tests.fixtures.brokers import unique_id
 from tests.fixtures.secure_mosquitto import SecureMosquitto
@@ -145,3 +146,15 @@ def test_bad_admin_credentials_give_a_clear_error(secure_mosquitto: SecureMosqui
         MosquittoDynsec(host=secure_mosquitto.host, port=secure_mosquitto.port,
                         admin_user=secure_mosquitto.admin_user, admin_password=uuid.uuid4().hex,
                         timeout_s=WAIT)
+
+
+def test_the_hub_account_cannot_be_the_dynsec_admin(site: Site) -> None:
+    """The admin may subscribe but not publish: a hub on it would store events and never ack them."""
+    broker = site.broker
+    accounts = DynsecAccounts(host=broker.host, port=broker.port, admin_user=broker.admin_user,
+                              admin_password=broker.admin_password)
+    try:
+        with pytest.raises(BrokerSecurityError, match="is the dynsec admin"):
+            accounts.ensure_hub_account(broker.admin_user, broker.admin_password)
+    finally:
+        accounts.close()

@@ -19,14 +19,18 @@ def test_compose_file_validates() -> None:
         if os.environ.get("CI"):
             raise AssertionError("docker-compose is missing in CI (.ci/run installs it)")
         pytest.skip("docker-compose not installed (apt-get install docker-compose)")
-    env = {**os.environ, "MQTT_ADMIN_PASSWORD": "x", "POSTGRES_PASSWORD": "x", "OFFICEHUB_SECRET_KEY": "x",
-           "OFFICEHUB_TEMPLATE_KEY": "x", "OFFICEHUB_ADMIN_PASSWORD": "x"}
+    env = {**os.environ, "MQTT_ADMIN_PASSWORD": "x", "MQTT_HUB_PASSWORD": "y", "POSTGRES_PASSWORD": "x",
+           "OFFICEHUB_SECRET_KEY": "x", "OFFICEHUB_TEMPLATE_KEY": "x", "OFFICEHUB_ADMIN_PASSWORD": "x"}
     res = subprocess.run([exe, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     services = subprocess.run([exe, "-f", str(ROOT / "docker-compose.yml"), "--profile", "sim", "config",
                                "--services"], env=env, capture_output=True, text=True, timeout=60).stdout.split()
     assert {"mosquitto", "postgres", "hub", "cups", "firmware_sim"} <= set(services)
+    # The hub must not run on the dynsec admin (it may not publish): its own account, created at start.
+    hub_env = subprocess.run([exe, "-f", str(ROOT / "docker-compose.yml"), "config"], env=env,
+                             capture_output=True, text=True, timeout=60).stdout
+    assert "OFFICEHUB_BROKER_USERNAME: officehub-hub" in hub_env and 'OFFICEHUB_BROKER_PASSWORD: "y"' in hub_env
 
 
 def test_compose_refuses_to_start_without_secrets() -> None:

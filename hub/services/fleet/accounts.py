@@ -77,6 +77,15 @@ class DynsecAccounts:
     def create_device(self, device_id: str, password: str) -> None:
         self._run("create_device", device_id, password)
 
+    def ensure_hub_account(self, username: str, password: str) -> None:
+        """Create (or update) the hub's own MQTT account with the hub role: read and write under
+        ``office/v1/#``. The dynsec admin cannot be it: that account may subscribe but not publish,
+        and Mosquitto disconnects a client whose roles change, so it cannot grant itself more."""
+        if username == self._args["admin_user"]:
+            raise BrokerSecurityError("ensure_hub_account", f"broker_username {username!r} is the dynsec admin, "
+                                      "which may not publish; give the hub its own account name and password")
+        self._run("create_hub_account", username, password)
+
     def revoke_device(self, device_id: str) -> None:
         self._run("revoke_device", device_id)
 

@@ -10,7 +10,7 @@ from hub.db.session import transaction
 from hub.fleet.firmware_signing import load_or_create_private_key
 from hub.ingest.handlers import StoredEvent
 from hub.services.audit import audit
-from hub.services.fleet.accounts import BrokerAccounts, accounts_for
+from hub.services.fleet.accounts import BrokerAccounts, BrokerSecurityError, DynsecAccounts, accounts_for
 from hub.services.fleet.config import ConfigService
 from hub.services.fleet.firmware import FirmwareService
 from hub.services.fleet.provisioning import ProvisioningService
@@ -41,6 +41,14 @@ class Fleet:
 def setup(rt: HubRuntime) -> None:
     st = rt.settings
     accounts = accounts_for(st, rt.broker_url)
+    if isinstance(accounts, DynsecAccounts) and st.broker_username and st.broker_password is not None:
+        # Before the ingest client connects: without the hub role its acks, commands and answers
+        # are dropped by the broker (a dynsec admin may subscribe but not publish).
+        try:
+            accounts.ensure_hub_account(st.broker_username, st.broker_password.get_secret_value())
+        except BrokerSecurityError as exc:
+            log.error("could not give the hub's broker account %r its rights (acks and commands will be "
+                      "refused by the broker until it has them): %s", st.broker_username, exc)
     device_broker_url = st.device_broker_url or rt.broker_url
     key = load_or_create_private_key(st.firmware_signing_key or st.data_dir / "firmware-signing.pem")
     firmware = FirmwareService(sessions=rt.sessions, key=key, store=st.data_dir / "firmware", base_url=st.base_url,
