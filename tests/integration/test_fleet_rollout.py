@@ -26,8 +26,8 @@ OLD, NEW = "0.1.0", "0.2.0"
 
 
 class Site:
-    def __init__(self, hub: HttpHub, fleet: SimFleet, group: str) -> None:
-        self.hub, self.fleet, self.group = hub, fleet, group
+    def __init__(self, hub: HttpHub, fleet: SimFleet, group: str, faults: FirmwareFaults) -> None:
+        self.hub, self.fleet, self.group, self.faults = hub, fleet, group, faults
         self.http = hub.client()
         self.h = hub.login()
 
@@ -55,10 +55,10 @@ def site(http_hub_factory: Callable[..., HttpHub], mosquitto: MosquittoBroker,
     fleet = SimFleet(broker_url=mosquitto.url, doors=50, printboxes=0, seed=11, workdir=tmp_path / "sim",
                      id_prefix=unique_id("ro") + "-", heartbeat_s=10)
     fail_ids = {d.device_id for d in fleet.doors[::5]}  # every fifth: 10 of 50 = 20%
-    fleet.enable_firmware(public_key_b64=hub.runtime.services["fleet"].firmware.public_key_b64,
-                          faults=FirmwareFaults(fail_ids=fail_ids))
+    faults = FirmwareFaults(fail_ids=fail_ids)
+    fleet.enable_firmware(public_key_b64=hub.runtime.services["fleet"].firmware.public_key_b64, faults=faults)
     fleet.start()
-    s = Site(hub, fleet, unique_id("grp"))
+    s = Site(hub, fleet, unique_id("grp"), faults)
     try:
         assert fleet.wait_connected(30)
         prefix = fleet.doors[0].device_id.rsplit("-door", 1)[0]
@@ -77,21 +77,30 @@ def test_rollout_with_20_percent_failures_aborts_and_rolls_everyone_back(site: S
     fw = site.upload(NEW, b"firmware image " * 4000)
     assert fw.status_code == 201, fw.text
     res = site.http.post("/api/v1/rollouts", headers=site.h, json={
-        "firmware_id": fw.json()["id"], "group": site.group, "stages": [10, 50, 100],
+        "firmware_id": fw.json()["id"], "group": site.group, "stages": [10, 50, 100], "start": False,
         "success_threshold_pct": 90, "failure_threshold_pct": 15, "min_executed": 5, "device_timeout_s": 60})
     assert res.status_code == 201, res.text
     rid = res.json()["id"]
-    assert res.json()["state"] == "running" and len(res.json()["devices"]) == 50
+    assert res.json()["state"] == "draft" and len(res.json()["devices"]) == 50
+    # Stages are a seeded shuffle (seed = rollout id): pick the failing 20 % knowing them, two in the
+    # first stage of five, so the threshold (15 % of >= 5 executed) must trip there, whatever the seed.
+    by_stage = sorted(res.json()["devices"], key=lambda d: (d["stage"], d["device_id"]))
+    first = [d["device_id"] for d in by_stage if d["stage"] == 0]
+    later = [d["device_id"] for d in by_stage if d["stage"] > 0]
+    assert len(first) == 5
+    site.faults.fail_ids = set(first[:2] + later[:8])
+    started = site.http.post(f"/api/v1/rollouts/{rid}/start", headers=site.h)
+    assert started.status_code == 200 and started.json()["state"] == "running", started.text
 
     # Under load a rollback command can go unanswered; the driver re-sends it after device_timeout_s,
     # so wait long enough for that recovery path too.
     final = wait_for(lambda: (r := site.get(f"/api/v1/rollouts/{rid}"))["state"] == "rolled_back" and r, timeout=300)
     runs = {d["device_id"]: d for d in final["devices"]}
     failed = {i for i, d in runs.items() if d["error"]}
-    assert failed and failed <= {d.device_id for d in site.fleet.doors[::5]}
-    # It stopped at the threshold: not every device was offered the update.
+    assert failed and failed <= site.faults.fail_ids
+    # It stopped at the threshold, in the first stage: no later device was offered the update.
     offered = [i for i, d in runs.items() if d["state"] != "pending"]
-    assert len(offered) < 50
+    assert sorted(offered) == sorted(first)
 
     # Every device is back on the previous version, on the device and in the registry; no half-applied
     # image anywhere (A/B slots hold exactly one active version, no partial download left).
