@@ -293,12 +293,16 @@ class Cooldown:
     cooldown_s: float = 60.0
     _last: dict[tuple[str | int, str], float] = field(default_factory=dict, init=False, repr=False)
 
-    def should_record(self, employee_id: str | int, *, now: float, scope: str = "") -> bool:
+    def should_record(self, employee_id: str | int, *, now: float, scope: str = "",
+                      cooldown_s: float | None = None) -> bool:
+        """``cooldown_s`` overrides the default for this call (a device's own policy at the hub)."""
+        window = self.cooldown_s if cooldown_s is None else cooldown_s
         key = (employee_id, scope)
         last = self._last.get(key)
-        if last is not None and 0 <= now - last < self.cooldown_s:
+        if last is not None and 0 <= now - last < window:
             return False
         self._last[key] = now
         if len(self._last) > 10_000:  # keep memory bounded on a long-running terminal
-            self._last = {k: t for k, t in self._last.items() if now - t < self.cooldown_s}
+            keep = max(self.cooldown_s, window)
+            self._last = {k: t for k, t in self._last.items() if now - t < keep}
         return True

@@ -35,6 +35,10 @@ def test_roles(api: TestClient, admin_headers: dict[str, str], make_user) -> Non
     assert api.get("/api/v1/auth/me", headers=employee).json()["role"] == "employee"
     assert api.get("/api/v1/events", headers=employee).status_code == 403
     assert api.get("/api/v1/dead-letters", headers=employee).status_code == 403
+    # Device details (addresses, reported config with camera URLs) are for operators and admins.
+    assert api.get("/api/v1/devices", headers=employee).status_code == 403
+    assert api.get("/api/v1/devices/any-device", headers=employee).status_code == 403
+    assert api.get("/api/v1/devices", headers=admin_headers).status_code == 200
     res = api.post("/api/v1/users", headers=admin_headers,
                    json={"username": "op1", "password": "longenough", "role": "operator"})
     assert res.status_code == 201 and "password" not in res.json() and "password_hash" not in res.json()

@@ -215,3 +215,12 @@ def test_device_config_overrides_take_match_threshold_unless_face_policy_sets_it
     assert MatchPolicy().with_overrides(device_policy_overrides({"match_threshold": 0.42})).threshold_pinned
     with pytest.raises(ValueError, match="mapping"):
         device_policy_overrides({"face_policy": [0.5]})
+
+
+def test_cooldown_window_can_be_set_per_call() -> None:
+    """The hub keeps one cooldown for all thin terminals; each may set its own window."""
+    cd = Cooldown(cooldown_s=60)
+    assert cd.should_record("e1", now=0.0, scope="lobby", cooldown_s=5)
+    assert not cd.should_record("e1", now=4.0, scope="lobby", cooldown_s=5)
+    assert cd.should_record("e1", now=6.0, scope="lobby", cooldown_s=5)
+    assert not cd.should_record("e1", now=30.0, scope="lobby")  # the default 60 s window

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import func, or_, select
 
-from hub.api.deps import AdminUser, CurrentUser, OperatorUser, RuntimeDep, SessionDep
+from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep
 from hub.api.schemas.common import Page
 from hub.api.schemas.devices import CommandCreate, CommandPublic, DevicePublic
 from hub.api.schemas.fleet import DeviceFleetPublic, DeviceFleetUpdate
@@ -29,7 +29,7 @@ def _with_fleet(dev: Device, fleet: FleetDevice | None) -> DeviceFleetPublic:
 
 @router.get("", response_model=Page[DeviceFleetPublic])
 def list_devices(
-    _: CurrentUser, db: SessionDep,
+    _: OperatorUser, db: SessionDep,
     kind: str | None = None, online: bool | None = None,
     group: Annotated[str | None, Query(max_length=64)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
@@ -64,7 +64,7 @@ def list_devices(
 
 
 @router.get("/{device_id}", response_model=DeviceFleetPublic)
-def get_device(_: CurrentUser, db: SessionDep, device_id: str) -> DeviceFleetPublic:
+def get_device(_: OperatorUser, db: SessionDep, device_id: str) -> DeviceFleetPublic:
     dev = db.get(Device, device_id)
     if dev is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device_id!r}")

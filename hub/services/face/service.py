@@ -32,10 +32,12 @@ class FaceService:
     def policy(self) -> MatchPolicy:
         return self.engine.policy
 
-    def first_punch_of_approach(self, employee_id: int, device_id: str) -> bool:
-        """Cooldown: one approach to a door is one punch, however many frames arrive."""
+    def first_punch_of_approach(self, employee_id: int, device_id: str, *, cooldown_s: float | None = None) -> bool:
+        """Cooldown: one approach to a door is one punch, however many frames arrive. ``cooldown_s``:
+        the device's own policy (device config face_policy.cooldown_s), else the hub's."""
         with self._cooldown_lock:
-            return self.cooldown.should_record(employee_id, now=time.monotonic(), scope=device_id)
+            return self.cooldown.should_record(employee_id, now=time.monotonic(), scope=device_id,
+                                               cooldown_s=cooldown_s)
 
 
 def build_face_service(*, sessions: SessionFactory, template_key: bytes, secret: str, data_dir: Path,

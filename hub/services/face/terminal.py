@@ -65,7 +65,8 @@ class TerminalHandlers:
             raise RequestRefused("not_base64: image_b64 is not valid base64") from exc
         except ImageError as exc:
             raise RequestRefused(f"{exc.reason_code}: {exc.message}") from exc
-        result = self.face.recognizer.identify(rgb, policy=self._policy_for(device_id))
+        policy = self._policy_for(device_id)
+        result = self.face.recognizer.identify(rgb, policy=policy)
         d = result.decision
         answer: dict[str, Any] = {"decision": d.outcome, "open": False, "open_for_s": 0.0,
                                   "employee_id": None, "distance": d.distance, "threshold": d.threshold,
@@ -80,7 +81,7 @@ class TerminalHandlers:
                     answer.update(decision="denied", reason=access.reason)
                 else:
                     answer.update(open=True, open_for_s=OPEN_FOR_S)
-                    if self.face.first_punch_of_approach(emp_id, device_id):
+                    if self.face.first_punch_of_approach(emp_id, device_id, cooldown_s=policy.cooldown_s):
                         answer["punch_recorded"] = record_punch(s, PunchIn(
                             key=f"{device_id}:{req.transaction}", employee_id=emp_id, ts=now,
                             direction=body.direction.value, source="face", device_id=device_id, door=body.door,
