@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 from pathlib import Path
 
 import click
 
 from devices.door_terminal.cli import run_until_signal
 from devices.print_box.agent import PrintBox, PrinterStatus
+from devices.print_box.release_panel import ReleasePanel
 from devices.runtime.claim import ClaimFailed, resolve_identity
 
 # IPP printer-state values.
@@ -49,8 +52,13 @@ class CupsPrinterSource:
 @click.option("--hub-url", default=None, envvar="OFFICEHUB_HUB_URL", help="The hub to claim on.")
 @click.option("--username", default=None, envvar="OFFICEHUB_DEVICE_USERNAME")
 @click.option("--password", default=None, envvar="OFFICEHUB_DEVICE_PASSWORD")
+@click.option("--panel", default=None, metavar="stdin|PATH",
+              help="Release panel: read PINs ('PIN' or 'EMPLOYEE-NO PIN') and scanned job codes, one per line, "
+                   "from standard input or a keypad/scanner device, and show the hub's answer.")
+@click.option("--panel-printer", default=None, help="The CUPS printer the release panel stands at.")
 def printbox(device_id: str | None, broker_url: str, workdir: Path, cups_host: str | None, claim_token: str | None,
-             hub_url: str | None, username: str | None, password: str | None) -> None:
+             hub_url: str | None, username: str | None, password: str | None, panel: str | None,
+             panel_printer: str | None) -> None:
     """Run a print box: reports its CUPS printers to the hub."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -61,4 +69,12 @@ def printbox(device_id: str | None, broker_url: str, workdir: Path, cups_host: s
     device_id, broker_url, username, password = ident.device_id, ident.broker_url, ident.username, ident.password
     box = PrintBox(device_id=device_id, broker_url=broker_url, workdir=workdir,
                    printers=CupsPrinterSource(host=cups_host), username=username, password=password)
-    run_until_signal(box.start, box.stop, f"print box {device_id} on {broker_url}")
+
+    def start() -> None:
+        box.start()
+        if panel is not None:
+            stream = sys.stdin if panel == "stdin" else open(panel, encoding="utf-8", errors="replace")  # noqa: SIM115
+            release = ReleasePanel(agent=box.agent, out=sys.stdout, queue=panel_printer)
+            threading.Thread(target=release.run, args=(stream,), name="release-panel", daemon=True).start()
+
+    run_until_signal(start, box.stop, f"print box {device_id} on {broker_url}")

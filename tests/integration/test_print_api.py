@@ -3,6 +3,7 @@ bad input, ownership, secure release with PIN and QR, wrong-PIN limits, quotas."
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from pypdf import PdfWriter
 from sqlalchemy import func, select
 
 from devices.print_box.agent import PrintBox
+from devices.print_box.release_panel import ReleasePanel
 from firmware_sim.adapters import SimulatedPrinter
 from firmware_sim.print_backend import SimPrintBackend
 from hub.auth.passwords import hash_password
@@ -114,6 +116,27 @@ def test_secure_release_with_pin_and_qr(hub: HttpHub, sim: tuple[PrintBox, Simul
         wait_for(lambda: job_state(c, alice, q1["id"])["state"] == "completed", what="QR job printed")
         assert job_state(c, alice, q2["id"])["state"] == "held"
         assert box.agent.request("release", {"qr": q2["id"] + ".forged"}).status.value == "error"
+
+
+def test_release_panel_lines_release_held_jobs(hub: HttpHub, sim: tuple[PrintBox, SimulatedPrinter]) -> None:
+    """The box's keypad/scanner panel (``officehub printbox --panel``): typed PINs and scanned codes
+    go to the hub and the answer is shown; nothing is released on a wrong PIN."""
+    box, printer = sim
+    alice = user(hub, 202)
+    display = io.StringIO()
+    panel = ReleasePanel(agent=box.agent, out=display, queue=printer.name)
+    with hub.client() as c:
+        wait_printer(c, alice, f"{box.device_id}/{printer.name}")
+        assert c.put("/api/v1/print/pin", headers=alice, json={"pin": "730519"}).status_code == 204
+        by_pin = submit(c, alice, make_pdf(1), hold=True).json()
+        panel.run(["000000\n", "\n", "730519\n"])
+        shown = display.getvalue().splitlines()
+        assert shown[0].startswith("refused: wrong PIN") and shown[1] == f"released 1 job: {by_pin['id']}"
+        wait_for(lambda: job_state(c, alice, by_pin["id"])["state"] == "completed", what="PIN job printed")
+        by_code = submit(c, alice, make_pdf(1), hold=True).json()
+        assert panel.handle(by_code["release_code"]) == f"released 1 job: {by_code['id']}"
+        wait_for(lambda: job_state(c, alice, by_code["id"])["state"] == "completed", what="scanned job printed")
+        assert panel.handle("hello").startswith("not understood")
 
 
 def test_wrong_pins_are_rate_limited(hub: HttpHub, sim: tuple[PrintBox, SimulatedPrinter]) -> None:
