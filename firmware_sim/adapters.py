@@ -45,6 +45,16 @@ class SimulatedLock:
         self._open_until = 0.0
 
 
+class SimulatedDoorContact:
+    """The door-position switch of a simulated door: scenarios (and tests) open and close the door."""
+
+    def __init__(self) -> None:
+        self.open = False
+
+    def is_door_open(self) -> bool:
+        return self.open
+
+
 @dataclass
 class SimulatedPrinter:
     """One queue whose state scenarios can change (paper out, jam, offline)."""

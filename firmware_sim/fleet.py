@@ -14,7 +14,7 @@ from devices.door_terminal.face import Frame
 from devices.print_box.agent import PrintBox
 from devices.runtime import DeviceAgent, Runtime
 from facecore.policy import MatchPolicy
-from firmware_sim.adapters import FirmwareFaults, SimulatedLock, SimulatedPrinter
+from firmware_sim.adapters import FirmwareFaults, SimulatedDoorContact, SimulatedLock, SimulatedPrinter
 from firmware_sim.print_backend import SimPrintBackend
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,11 @@ class SimFleet:
                  event_interval_s: float | None = None, heartbeat_s: float = 30,
                  ack_timeout_s: float = 10, username: str | None = None, password: str | None = None,
                  id_prefix: str = "", id_offset: int = 0, runtime: Runtime | None = None,
-                 face_mode: str | None = None, policy: MatchPolicy | None = None) -> None:
+                 face_mode: str | None = None, policy: MatchPolicy | None = None,
+                 door_contacts: bool = False) -> None:
         """``event_interval_s``: mean time between synthetic door events across the fleet (None: none).
+        ``door_contacts``: give each door a simulated door-position switch, polled by the terminal
+        for forced/held-open alarms (off by default: thousands of pollers cost a big sim real CPU).
         ``id_prefix`` lets tests sharing a broker keep their device ids apart; ``id_offset`` numbers
         this process's devices after another's (door-{offset+1}...). ``face_mode`` ("edge" or "thin")
         gives every door terminal face check-in; ``see(door, image)`` makes one look at a picture."""
@@ -74,9 +77,10 @@ class SimFleet:
                   "heartbeat_s": heartbeat_s, "ack_timeout_s": ack_timeout_s, "runtime": self.runtime}
         for n in range(id_offset + 1, id_offset + doors + 1):
             did = id_prefix + door_id(n)
+            contact = SimulatedDoorContact() if door_contacts else None
             self.doors.append(DoorTerminal(device_id=did, workdir=self.workdir / did, lock=SimulatedLock(),
-                                           rng=random.Random(self.rng.random()), face_mode=face_mode,
-                                           policy=policy, **common))  # type: ignore[arg-type]
+                                           contact=contact, rng=random.Random(self.rng.random()),
+                                           face_mode=face_mode, policy=policy, **common))  # type: ignore[arg-type]
         for n in range(id_offset + 1, id_offset + printboxes + 1):
             did = id_prefix + printbox_id(n)
             # A simulated printer behind a real job runner: submitted jobs are downloaded and "printed".

@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from devices.door_terminal.camera import CameraError, OpenCvCamera
 from devices.door_terminal.checkin import FaceCheckin
+from devices.door_terminal.contact import DoorContact
+from devices.door_terminal.door_monitor import DoorMonitor
 from devices.door_terminal.face import FaceSource
 from devices.door_terminal.lock import Lock
 from devices.runtime import DeviceAgent, Runtime
+from devices.runtime.executor import TimerHandle
 from facecore.policy import MatchPolicy
 from protocol.bodies_door import DoorAction, OpenDoorArgs
 from protocol.payloads import DeviceKind, utcnow
@@ -20,6 +24,7 @@ from protocol.payloads import DeviceKind, utcnow
 log = logging.getLogger(__name__)
 
 MODEL = "officehub-door"
+DOOR_POLL_S = 0.5
 FIRMWARE = "0.1.0"
 
 
@@ -29,9 +34,15 @@ class DoorTerminal:
                  password: str | None = None, model: str = MODEL, firmware: str = FIRMWARE,
                  heartbeat_s: float = 30, ack_timeout_s: float = 10, runtime: Runtime | None = None,
                  rng: random.Random | None = None, face_mode: str | None = None,
-                 policy: MatchPolicy | None = None) -> None:
-        """``face_mode``: None (lock only), "edge" (match locally) or "thin" (the hub matches)."""
+                 policy: MatchPolicy | None = None, contact: DoorContact | None = None,
+                 door: str = "main") -> None:
+        """``face_mode``: None (lock only), "edge" (match locally) or "thin" (the hub matches).
+        ``contact``: the door-position sensor, for forced-open and held-open alarms."""
         self.lock = lock
+        self.contact = contact
+        self.door = door
+        self.monitor = DoorMonitor(held_alarm_s=30.0)
+        self._door_timer: TimerHandle | None = None
         self.face_source = face_source
         caps = ["door"] + (["face", f"face_{face_mode}"] if face_mode else [])
         self.agent = DeviceAgent(device_id=device_id, kind=DeviceKind.DOOR_TERMINAL, model=model,
@@ -48,6 +59,8 @@ class DoorTerminal:
         self._camera: threading.Thread | None = None
         self._camera_lock = threading.Lock()
         self._started = False
+        self._apply_door_config(self.agent.state.config)
+        self.agent.fleet.config_hooks.append(self._apply_door_config)
         if self.face is not None:
             stored = self.agent.state.config.get("camera_source")
             if stored:
@@ -65,6 +78,10 @@ class DoorTerminal:
     def start(self) -> None:
         self._publish_live()
         self.agent.start()
+        if self.contact is not None:
+            runtime = self.agent.runtime
+            self._door_timer = runtime.scheduler.call_every(
+                DOOR_POLL_S, lambda: runtime.submit_io(self._poll_door))
         if self.face is not None:
             self.face.start()
             with self._camera_lock:
@@ -99,7 +116,31 @@ class DoorTerminal:
             self._start_camera()
         log.info("%s: camera switched to %s", self.device_id, spec)
 
+    def check_door(self) -> list[str]:
+        """Read the contact once and report forced-open / held-open / closed (returns what it sent)."""
+        if self.contact is None:
+            return []
+        events = self.monitor.observe(now=time.monotonic(), door_open=self.contact.is_door_open(),
+                                      unlocked=self.lock.is_open)
+        for action in events:
+            self.agent.emit("door", {"action": action, "door": self.door, "reason": "door contact"})
+        return events
+
+    def _poll_door(self) -> None:
+        try:
+            self.check_door()
+        except Exception:  # a flaky sensor read must not stop the polling
+            log.exception("%s: door contact read failed", self.device_id)
+
+    def _apply_door_config(self, config: dict[str, Any]) -> None:
+        held = float(config.get("door_held_alarm_s") or 30.0)
+        if not 1 <= held <= 3600:
+            raise ValueError(f"door_held_alarm_s must be in [1, 3600], got {held}")
+        self.monitor.held_alarm_s = held
+
     def stop(self) -> None:
+        if self._door_timer is not None:
+            self._door_timer.cancel()
         with self._camera_lock:
             self._started = False
         if self.face_source is not None:

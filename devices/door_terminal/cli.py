@@ -12,6 +12,7 @@ import click
 
 from devices.door_terminal.agent import DoorTerminal
 from devices.door_terminal.camera import CameraError, OpenCvCamera
+from devices.door_terminal.contact import GpioDoorContact
 from devices.door_terminal.lock import GpioRelayLock, LockError
 from devices.runtime.claim import ClaimFailed, resolve_identity
 
@@ -32,9 +33,13 @@ from devices.runtime.claim import ClaimFailed, resolve_identity
 @click.option("--hub-url", default=None, envvar="OFFICEHUB_HUB_URL", help="The hub to claim on.")
 @click.option("--username", default=None, envvar="OFFICEHUB_DEVICE_USERNAME")
 @click.option("--password", default=None, envvar="OFFICEHUB_DEVICE_PASSWORD")
+@click.option("--door-contact-pin", type=int, default=None,
+              help="GPIO input of the door-position switch: forced-open and held-open alarms.")
+@click.option("--door-contact-open-level", type=click.IntRange(0, 1), default=1, show_default=True,
+              help="The level the contact line reads while the door is open.")
 def door(device_id: str | None, broker_url: str, workdir: Path, relay_pin: int, relay_active_low: bool,
          camera: str | None, face_mode: str, claim_token: str | None, hub_url: str | None, username: str | None,
-         password: str | None) -> None:
+         password: str | None, door_contact_pin: int | None, door_contact_open_level: int) -> None:
     """Run a door terminal: opens the relay on `open_door` commands and reports door events."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     source = None
@@ -45,6 +50,8 @@ def door(device_id: str | None, broker_url: str, workdir: Path, relay_pin: int, 
             raise click.UsageError(str(exc)) from exc
     try:
         lock = GpioRelayLock(pin=relay_pin, active_high=not relay_active_low)
+        contact = (GpioDoorContact(pin=door_contact_pin, open_level=door_contact_open_level)
+                   if door_contact_pin is not None else None)
     except LockError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
@@ -55,7 +62,7 @@ def door(device_id: str | None, broker_url: str, workdir: Path, relay_pin: int, 
     device_id, broker_url, username, password = ident.device_id, ident.broker_url, ident.username, ident.password
     terminal = DoorTerminal(device_id=device_id, broker_url=broker_url, workdir=workdir, lock=lock,
                             username=username, password=password, face_source=source,
-                            face_mode=face_mode if source is not None else None)
+                            face_mode=face_mode if source is not None else None, contact=contact)
     run_until_signal(terminal.start, terminal.stop, f"door terminal {device_id} on {broker_url}")
 
 

@@ -96,6 +96,9 @@ class DoorTerminalConfig(BaseDeviceConfig):
         default=None, min_length=1, max_length=512,
         description="Camera the terminal reads: an index, a video file, an rtsp:// URL or a folder of "
                     "images; unset: the one it was started with. A source the device cannot open is refused")
+    door_held_alarm_s: int = Field(default=30, ge=5, le=600, json_schema_extra=_unit("s"),
+                                   description="Alarm (held_open) when the door contact reports the door open "
+                                               "longer than this")
     offline_punches: bool = Field(default=True, description="Edge terminals: keep matching locally and "
                                   "opening while the hub is unreachable (punches are sent later)")
     face_policy: FacePolicyOverrides = Field(default_factory=FacePolicyOverrides,
@@ -124,7 +127,7 @@ class PrintBoxConfig(BaseDeviceConfig):
 
 # Keys an earlier release accepted but no device applied; migration 0008 removes them from stored layers.
 RETIRED_KEYS: dict[str, tuple[str, ...]] = {
-    "door_terminal": ("timezone", "liveness_required", "door_held_alarm_s"),
+    "door_terminal": ("timezone", "liveness_required"),
     "print_box": ("timezone", "release_timeout_s"),
 }
 

@@ -7,13 +7,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from firmware_sim.adapters import SimulatedDoorContact
 from firmware_sim.fleet import SimFleet
+from hub.db.models.core import Event
 from hub.services.live import LiveFeed
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.face import FaceHub, images
@@ -57,7 +61,7 @@ def doors(face_hub: FaceHub, mosquitto: MosquittoBroker, tmp_path_factory: pytes
     tmp = tmp_path_factory.mktemp("access")
     prefix = unique_id("acc")
     thin = SimFleet(broker_url=mosquitto.url, doors=1, printboxes=0, seed=8, workdir=tmp / "thin",
-                    id_prefix=prefix + "-t-", face_mode="thin")
+                    id_prefix=prefix + "-t-", face_mode="thin", door_contacts=True)
     edge = SimFleet(broker_url=mosquitto.url, doors=1, printboxes=0, seed=9, workdir=tmp / "edge",
                     id_prefix=prefix + "-e-", face_mode="edge")
     thin.start()
@@ -119,10 +123,25 @@ def test_door_events_become_alerts_on_the_live_feed(face_hub: FaceHub, doors: tu
     thin, _ = doors
     door = thin.doors[0]
     live = LiveCollector(face_hub.rt.live)
+    contact = door.contact
+    assert isinstance(contact, SimulatedDoorContact)
+    api, h = face_hub.api, face_hub.headers
     try:
-        door.agent.emit("door", {"action": "forced_open", "door": "main", "reason": "contact opened without unlock"})
-        door.agent.emit("door", {"action": "held_open", "door": "main", "reason": "open for 120 s"})
-        door.agent.emit("door", {"action": "closed", "door": "main"})
+        res = api.patch(f"/api/v1/devices/{door.device_id}/config", headers=h,
+                        json={"values": {"door_held_alarm_s": 5}})
+        assert res.status_code == 200, res.text
+        wait_for(lambda: door.monitor.held_alarm_s == 5, timeout=20)
+        # Someone let in: the lock releases, the door swings open and shut. No alarm.
+        door.lock.open(3)
+        contact.open = True
+        time.sleep(1.2)
+        contact.open = False
+        wait_for(lambda: not door.lock.is_open, timeout=10)
+        time.sleep(0.6)  # one poll with the door shut and locked
+        # The door contact opens while the lock is shut (forced), stays open past 5 s (held), closes.
+        contact.open = True
+        time.sleep(6.5)
+        contact.open = False
 
         def alerts() -> list[dict[str, Any]]:
             items: list[dict[str, Any]] = face_hub.api.get("/api/v1/alerts", headers=face_hub.headers,
@@ -132,6 +151,12 @@ def test_door_events_become_alerts_on_the_live_feed(face_hub: FaceHub, doors: tu
         stored = wait_for(lambda: len(a := alerts()) >= 2 and a, timeout=20)
         assert {(a["kind"], a["severity"]) for a in stored} == {("door_forced_open", "critical"),
                                                                ("door_held_open", "warning")}
+        with face_hub.rt.sessions() as session:
+            actions = [e.data["action"] for e in session.execute(select(Event).where(
+                Event.device_id == door.device_id, Event.type == "door")).scalars()]
+        assert actions.count("forced_open") == 1 and actions.count("held_open") == 1
+        wait_for(lambda: "closed" in [e["data"]["action"] for e in api.get(
+            "/api/v1/events", headers=h, params={"device_id": door.device_id, "type": "door"}).json()["items"]])
         pushed = wait_for(lambda: [m for m in live.messages if m["live_kind"] == "alert"
                                    and m.get("device_id") == door.device_id], timeout=10)
         assert {m["severity"] for m in pushed} >= {"critical"}

@@ -61,7 +61,7 @@ def test_retired_config_keys_are_removed_from_stored_configs(tmp_path: Path) -> 
             conn.execute(text("INSERT INTO fleet_devices (device_id, tags, config_overrides, desired_config, "
                               "config_version, offline_alerted) VALUES ('door-1', '[]', :o, :d, 3, 0)"),
                          {"o": json.dumps({"liveness_required": False, "door_unlock_s": 6}),
-                          "d": json.dumps({"door_unlock_s": 6, "door_held_alarm_s": 30})})
+                          "d": json.dumps({"door_unlock_s": 6, "timezone": "Europe/Berlin"})})
         upgrade(url)
         with engine.connect() as conn:
             layer = json.loads(conn.execute(text("SELECT \"values\" FROM fleet_config_layers")).scalar_one())

@@ -1,8 +1,8 @@
 """fleet: remove retired device config keys from stored layers, overrides and desired configs
 
-Device config keys that no device applied (door terminals: timezone, liveness_required,
-door_held_alarm_s; print boxes: timezone, release_timeout_s, which the hub's print_hold_ttl_h
-governs) were removed from the schema. A stored layer still holding one would now be refused as an unknown key, so
+Device config keys that no device applied (door terminals: timezone, liveness_required; print
+boxes: timezone, release_timeout_s, which the hub's print_hold_ttl_h governs) were removed from the
+schema. A stored layer still holding one would now be refused as an unknown key, so
 they are dropped here. Downgrade restores nothing (the values had no effect).
 
 Revision ID: 0008_fleet_retire_config_keys
@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 # Frozen copy (a migration must not change when the application's lists do).
 RETIRED = {
-    "door_terminal": ("timezone", "liveness_required", "door_held_alarm_s"),
+    "door_terminal": ("timezone", "liveness_required"),
     "print_box": ("timezone", "release_timeout_s"),
 }
 ALL_RETIRED = frozenset(k for keys in RETIRED.values() for k in keys)
