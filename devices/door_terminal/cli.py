@@ -63,6 +63,7 @@ def door(device_id: str | None, broker_url: str, workdir: Path, relay_pin: int, 
     terminal = DoorTerminal(device_id=device_id, broker_url=broker_url, workdir=workdir, lock=lock,
                             username=username, password=password, face_source=source,
                             face_mode=face_mode if source is not None else None, contact=contact)
+    terminal.agent.fleet.capture_logging()  # this process is this device: fetch_logs sees its log
     run_until_signal(terminal.start, terminal.stop, f"door terminal {device_id} on {broker_url}")
 
 

@@ -69,6 +69,7 @@ def printbox(device_id: str | None, broker_url: str, workdir: Path, cups_host: s
     device_id, broker_url, username, password = ident.device_id, ident.broker_url, ident.username, ident.password
     box = PrintBox(device_id=device_id, broker_url=broker_url, workdir=workdir,
                    printers=CupsPrinterSource(host=cups_host), username=username, password=password)
+    box.agent.fleet.capture_logging()  # this process is this device: fetch_logs sees its log
 
     def start() -> None:
         box.start()

@@ -91,6 +91,14 @@ class FleetFeatures:
             return
         self._logs.append((datetime.now(UTC).isoformat(timespec="milliseconds"), level, message))
 
+    def capture_logging(self, logger: logging.Logger | None = None) -> logging.Handler:
+        """Also keep this process's Python log records (camera, CUPS, check-in errors…) for
+        ``fetch_logs``. For a device CLI, where the process is this one device; a simulator with
+        many agents in one process keeps to the agents' own runtime messages."""
+        handler = _FleetLogHandler(self)
+        (logger or logging.getLogger()).addHandler(handler)
+        return handler
+
     def set_local_config(self, key: str, value: Any) -> None:
         """Change one value on the device itself (a technician at the panel): shows up as drift."""
         st = self.agent.state
@@ -214,3 +222,21 @@ class FleetFeatures:
         except (OSError, ValueError):
             pass
         return {"active": self.agent.firmware, "previous": None}
+
+
+class _FleetLogHandler(logging.Handler):
+    _NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning"}
+
+    def __init__(self, features: FleetFeatures) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.features = features
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level = self._NAMES.get(record.levelno, "error")
+            text = f"{record.name}: {record.getMessage()}"
+            if record.exc_info and record.exc_info[1] is not None:
+                text += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+            self.features.log(level, text)
+        except Exception:  # logging must never raise into the caller
+            self.handleError(record)

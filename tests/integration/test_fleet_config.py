@@ -3,6 +3,7 @@ reconciliation, and refusal of bad values (with the reason, an audit entry, and 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -143,10 +144,18 @@ def test_logs_on_demand_reboot_and_command_history(
     door = fleet.doors[0]
     api.patch(f"/api/v1/devices/{door.device_id}/config", headers=h, json={"values": {"log_level": "debug"}})
     wait_for(lambda: config(api, h, door.device_id)["in_sync"])
+    # A device CLI also hands its Python log records to fetch_logs (a camera or CUPS error, say).
+    camera_log = logging.getLogger(f"devices.test.{unique_id('camera')}")
+    handler = door.agent.fleet.capture_logging(camera_log)
+    try:
+        camera_log.warning("camera %s lost, retrying", "rtsp://cam-7")
+    finally:
+        camera_log.removeHandler(handler)
     logs = api.post(f"/api/v1/devices/{door.device_id}/logs", headers=h, params={"lines": 5, "wait_s": 10})
     assert logs.status_code == 200 and logs.json()["state"] == "acked", logs.text
     lines = logs.json()["result"]["lines"]
     assert lines and any("config v1 applied" in line for line in lines)
+    assert any("WARNING" in line and "camera rtsp://cam-7 lost, retrying" in line for line in lines), lines
 
     boot = door.agent.boot_id
     reboot = api.post(f"/api/v1/devices/{door.device_id}/commands", headers=h, json={"name": "reboot"}).json()
