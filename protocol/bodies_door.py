@@ -91,6 +91,9 @@ class IdentifyRequest(Body):
     image_b64: str = Field(min_length=4, max_length=400_000, description="JPEG/PNG face crop, base64")
     door: str = Field(default="main", min_length=1, max_length=64)
     direction: PunchDirectionBody = PunchDirectionBody.AUTO
+    stream: bool = Field(default=False, description="A frame of a camera stream: the hub opens only once "
+                         "frames_required of this terminal's last frames_window frames name the same person "
+                         "(decision 'voting' until then). False: a single still decides alone.")
 
 
 @request_body("gallery_sync")

@@ -56,7 +56,7 @@ MODES = ("edge", "thin")
 
 @dataclass(frozen=True)
 class CheckinResult:
-    decision: str  # accepted | unknown | ambiguous | rejected_quality | denied | offline | error
+    decision: str  # accepted | unknown | ambiguous | rejected_quality | denied | voting | offline | error
     employee_id: str | None
     opened: bool
     reason: str
@@ -135,12 +135,13 @@ class FaceCheckin:
         return self._pipeline
 
     # --- check-in ----------------------------------------------------------------------------
-    def present(self, frame: Frame) -> CheckinResult:
-        """One still in front of the camera: decide, open or not, punch."""
+    def present(self, frame: Frame, *, stream: bool = False) -> CheckinResult:
+        """One still in front of the camera: decide, open or not, punch. ``stream`` (thin mode): a
+        camera frame, for the hub's k-of-n agreement across this terminal's frames."""
         start = time.perf_counter()
         rgb = _to_rgb(frame)
         if self.mode == "thin":
-            return self._thin(rgb, start)
+            return self._thin(rgb, start, stream=stream)
         with self._pipeline_lock:
             faces = self.pipeline.analyze(rgb)
         assert self.gallery is not None
@@ -161,14 +162,14 @@ class FaceCheckin:
         return self._edge_act(decision, encoding, face_px, start)
 
     def run(self, source: FaceSource, *, stop: threading.Event | None = None) -> None:
-        """Follow a camera: k-of-n frames must agree before the door opens (edge mode)."""
+        """Follow a camera: k-of-n frames must agree before the door opens (edge: here; thin: at the hub)."""
         voter = FrameVoter.from_policy(self.policy)
         stop = stop or self._stop
         for frame in source.frames():
             if stop.is_set():
                 break
             if self.mode == "thin":
-                self.present(frame)
+                self.present(frame, stream=True)
                 continue
             with self._pipeline_lock:
                 faces = self.pipeline.analyze(_to_rgb(frame))
@@ -209,9 +210,10 @@ class FaceCheckin:
             recorded = True
         return CheckinResult(ACCEPTED, who, True, d.reason, d.distance, d.threshold, recorded, latency)
 
-    def _thin(self, rgb: np.ndarray, start: float) -> CheckinResult:
+    def _thin(self, rgb: np.ndarray, start: float, *, stream: bool = False) -> CheckinResult:
         image = self._cropper.crop(rgb)[0] if self._cropper is not None else rgb
-        payload = {"image_b64": _jpeg_b64(image, self.thin_max_side), "door": self.door, "direction": self.direction}
+        payload = {"image_b64": _jpeg_b64(image, self.thin_max_side), "door": self.door, "direction": self.direction,
+                   "stream": stream}
         try:
             res = self.agent.request("identify", payload, timeout=self.request_timeout_s)
         except (RequestTimeout, RuntimeError) as exc:

@@ -157,3 +157,26 @@ def test_edge_camera_stream_needs_two_agreeing_frames(edge: SimFleet, face_hub: 
         stop.set()
         camera.close()
         runner.join(5)
+
+
+def test_thin_camera_frames_must_agree_before_the_door_opens(face_hub: FaceHub, mosquitto: MosquittoBroker,
+                                                              tmp_path: Path) -> None:
+    """A thin terminal following a camera sends stream frames: the hub opens only when 2 of the
+    last 3 frames name the same person; a single still still decides alone."""
+    fleet = _fleet(face_hub, mosquitto, tmp_path, "thin")
+    try:
+        door = fleet.doors[0]
+        assert door.face is not None
+        lock = door.lock
+        assert isinstance(lock, SimulatedLock)
+        biden, stranger = images("probe/biden")[0], FACES / "unknown" / "lin_manuel_miranda.png"
+        first = door.face.present(biden, stream=True)
+        assert (first.decision, first.opened) == ("voting", False) and "2 of 3" in first.reason
+        assert door.face.present(stranger, stream=True).opened is False
+        third = door.face.present(biden, stream=True)
+        assert third.opened and third.employee_id == str(face_hub.ids["biden"])
+        assert len(lock.openings) == 1
+        still = fleet.see(door, images("probe/rose_leslie")[0])
+        assert still.opened and len(lock.openings) == 2
+    finally:
+        fleet.stop()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from sqlalchemy import select, update
 
 from facecore.images import ImageError, decode_image
 from facecore.models import MODEL_ID
-from facecore.policy import ACCEPTED, MatchPolicy, decide, device_policy_overrides
+from facecore.policy import ACCEPTED, Decision, FrameVoter, MatchPolicy, decide, device_policy_overrides
 from hub.db.models.attendance import PunchRejection, PunchRow
 from hub.db.models.core import Device
 from hub.db.models.core import Event as EventRow
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+VOTING = "voting"  # a stream frame counted, the agreement not reached yet
+
 THIN_MAX_PIXELS = 12_000_000
 OPEN_FOR_S = 5.0
 
@@ -54,6 +57,8 @@ class TerminalHandlers:
         self.face = face
         self.sessions = sessions
         self.live = live
+        self._voters: dict[str, FrameVoter] = {}
+        self._voters_lock = threading.Lock()
 
     # --- thin -------------------------------------------------------------------------------
     def identify(self, device_id: str, req: Request, body: BaseModel | None) -> dict[str, Any]:
@@ -72,6 +77,12 @@ class TerminalHandlers:
                                   "employee_id": None, "distance": d.distance, "threshold": d.threshold,
                                   "reason": d.reason, "punch_recorded": False}
         now = datetime.now(UTC)
+        if body.stream and not self._stream_agrees(device_id, d, policy):
+            if d.outcome == ACCEPTED:
+                answer.update(decision=VOTING, reason=f"{d.reason}; waiting for {policy.frames_required} of "
+                                                      f"{policy.frames_window} frames to agree")
+            self.live.publish("checkin", {"device_id": device_id, "mode": "thin", **answer})
+            return answer
         if d.outcome == ACCEPTED:
             emp_id = int(d.employee_id)  # type: ignore[arg-type]
             answer["employee_id"] = str(emp_id)
@@ -91,6 +102,16 @@ class TerminalHandlers:
                                      else None, device_id=device_id, decision=answer["decision"])
         self.live.publish("checkin", {"device_id": device_id, "mode": "thin", **answer})
         return answer
+
+    def _stream_agrees(self, device_id: str, decision: Decision, policy: MatchPolicy) -> bool:
+        """k-of-n over this terminal's stream frames (one voter per device, rebuilt when its policy
+        changes): True on the frame that completes the agreement."""
+        with self._voters_lock:
+            voter = self._voters.get(device_id)
+            if voter is None or (voter.frames_required, voter.frames_window) != (
+                    policy.frames_required, policy.frames_window):
+                voter = self._voters[device_id] = FrameVoter.from_policy(policy)
+            return voter.add(decision) is not None
 
     def _policy_for(self, device_id: str) -> MatchPolicy:
         """The device's reported config may carry ``face_policy`` / ``match_threshold`` overrides."""
