@@ -11,6 +11,7 @@ import click
 from devices.door_terminal.cli import run_until_signal
 from firmware_sim.adapters import FirmwareFaults
 from firmware_sim.fleet import SimFleet
+from firmware_sim.scenarios import SCENARIOS, ScenarioRunner
 
 
 @click.command("sim")
@@ -32,9 +33,14 @@ from firmware_sim.fleet import SimFleet
 @click.option("--firmware-failure-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of firmware installs that fail their health check (and roll back).")
 @click.option("--firmware-fail", "firmware_fail", multiple=True, help="Device id whose installs always fail.")
+@click.option("--scenario", "scenarios", multiple=True, type=click.Choice(SCENARIOS),
+              help="Trouble on a timer: printers running out of paper, devices losing the network (repeatable).")
+@click.option("--scenario-every-s", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Mean time between scenario strikes.")
 def sim(doors: int, printboxes: int, broker_url: str, seed: int, workdir: Path | None, events_per_s: float,
         id_offset: int, heartbeat_s: float, username: str | None, password: str | None, firmware_key: str | None,
-        firmware_failure_rate: float, firmware_fail: tuple[str, ...]) -> None:
+        firmware_failure_rate: float, firmware_fail: tuple[str, ...], scenarios: tuple[str, ...],
+        scenario_every_s: float) -> None:
     """Run N simulated door terminals and print boxes against a broker."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tmp = None
@@ -47,9 +53,19 @@ def sim(doors: int, printboxes: int, broker_url: str, seed: int, workdir: Path |
     if firmware_key:
         fleet.enable_firmware(public_key_b64=firmware_key, faults=FirmwareFaults(
             fail_ids=set(firmware_fail), failure_rate=firmware_failure_rate, seed=seed))
+    runner = ScenarioRunner(fleet, scenarios, every_s=scenario_every_s, seed=seed)
+
+    def start() -> None:
+        fleet.start()
+        runner.start()
+
+    def stop() -> None:
+        runner.stop()
+        fleet.stop()
+
     try:
-        run_until_signal(fleet.start, fleet.stop,
-                         f"simulated fleet ({doors} doors, {printboxes} print boxes) on {broker_url}")
+        run_until_signal(start, stop, f"simulated fleet ({doors} doors, {printboxes} print boxes) on {broker_url}"
+                         + (f", scenarios: {', '.join(scenarios)}" if scenarios else ""))
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -130,6 +130,11 @@ class DeviceAgent:
                              timeout=timeout)
         self._shutdown()
 
+    def drop_link(self) -> None:
+        """Simulators and tests: lose the network for a moment; the agent reconnects by itself and
+        its outbox delivers what waited."""
+        self._transport.drop_link()
+
     def crash(self) -> None:
         """For tests: vanish like a power cut (no offline message; the broker fires the Will)."""
         if self._stopped:

@@ -122,6 +122,14 @@ class PahoTransport:
         self._client.loop_stop()
         self._connected.clear()
 
+    def drop_link(self) -> None:
+        """A network blip: the TCP link dies under the client (no DISCONNECT, so the broker fires the
+        Will); the session then reconnects on its own with its usual backoff."""
+        sock = self._client.socket()
+        if self._started and not self._stopping and isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
     def crash(self) -> None:
         if not self._started:
             return

@@ -72,3 +72,7 @@ class Transport(Protocol):
     def crash(self) -> None:
         """Drop the connection without DISCONNECT (the broker fires the Will) and stop."""
         ...
+
+    def drop_link(self) -> None:
+        """Drop the connection without DISCONNECT and keep going: reconnect with the usual backoff."""
+        ...

@@ -12,6 +12,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
 from firmware_sim.fleet import SimFleet
+from firmware_sim.scenarios import ScenarioRunner
 from tests.fixtures.brokers import unique_id
 from tests.fixtures.hub_http import HttpHub
 from tests.integration.print_helpers import job_state, make_pdf, submit, wait_printer
@@ -98,4 +99,41 @@ def test_box_applies_its_size_limit_and_queue_names_from_config(http_hub: HttpHu
             wait_for(lambda: job_state(c, admin, named["id"])["state"] == "completed", what="printed via its hub name")
             assert printer.printed == [small["id"], named["id"]]
     finally:
+        fleet.stop()
+
+
+def test_scenarios_take_paper_and_network_away_and_give_them_back(http_hub: HttpHub, tmp_path: Path) -> None:
+    """officehub sim --scenario paper-out --scenario flaky-network, one strike: the printer alert opens
+    and resolves, the device drops off the network and comes back, and the event it emitted while
+    away arrives once."""
+    fleet = SimFleet(broker_url=http_hub.settings.broker_url or "", doors=0, printboxes=1, seed=8,
+                     workdir=tmp_path / "sim", id_prefix=unique_id("scn") + "-", heartbeat_s=5)
+    fleet.start()
+    admin = http_hub.login()
+    runner = ScenarioRunner(fleet, ("paper-out", "flaky-network"), recover_after_s=2, seed=1)
+    try:
+        assert fleet.wait_connected(15)
+        box = fleet.printboxes[0]
+        with http_hub.client() as c:
+            wait_printer(c, admin, f"{box.device_id}/{box.printers.items[0].name}")  # type: ignore[attr-defined]
+            runner.step()
+            assert any(n.startswith("paper-out") for n in runner.log) and any("blip" in n for n in runner.log)
+            box.agent.emit("alarm", {"code": "scenario_probe", "severity": "info", "message": "while flaky"})
+
+            def alerts() -> list[dict[str, object]]:
+                return list(c.get("/api/v1/alerts", headers=admin, params={"device_id": box.device_id}).json())
+
+            wait_for(lambda: any(a["kind"] == "printer_error" for a in alerts()), what="paper-out alert")
+            wait_for(lambda: any(a["kind"] == "printer_error" and a["state"] == "resolved" for a in alerts()),
+                     what="paper refilled, alert resolved", timeout=60)
+            wait_for(lambda: box.agent.connected and box.agent.outbox.depth() == 0, what="reconnected, outbox empty")
+            probes = c.get("/api/v1/events", headers=admin, params={"device_id": box.device_id, "type": "alarm"}
+                           ).json()["items"]
+            assert [e["data"]["code"] for e in probes].count("scenario_probe") == 1
+            # The device itself saw the link go (its log, fetched through the hub).
+            logs = c.post(f"/api/v1/devices/{box.device_id}/logs", headers=admin, params={"lines": 50, "wait_s": 10})
+            assert logs.status_code == 200, logs.text
+            assert any("lost the broker connection" in line for line in logs.json()["result"]["lines"])
+    finally:
+        runner.stop()
         fleet.stop()
