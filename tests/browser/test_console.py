@@ -183,3 +183,15 @@ def test_rollout_progress_bar_moves_to_done(firmware_site: tuple[HttpHub, SimFle
     assert out["state"].startswith("completed")
     wait_for(lambda: all(d.agent.firmware == NEW for d in fleet.doors), timeout=30,
              what=f"every device on {NEW}: {[d.agent.firmware for d in fleet.doors]}")
+
+
+def test_every_admin_page_opens_without_errors_including_the_audit_log(http_hub: HttpHub) -> None:
+    """tour.mjs clicks through the admin's whole navigation: each page settles with no error notice,
+    console error, 5xx or off-host request (lib.mjs fails the spec on any of those)."""
+    with http_hub.client() as c:
+        res = c.post("/api/v1/employees", headers=http_hub.login(),
+                     json={"name": "Audit Tour", "employee_no": f"TOUR-{uuid.uuid4().hex[:6]}"})
+        assert res.status_code == 201, res.text
+    out = run_spec("tour.mjs", env={"OFFICEHUB_URL": http_hub.url, "TOUR_USER": "admin",
+                                    "TOUR_PASSWORD": ADMIN_PASSWORD, "TOUR_NAME": "admin-tour"})
+    assert {"Dashboard", "Employees", "Devices", "Alerts", "Audit log"} <= set(out["visited"]), out

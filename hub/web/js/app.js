@@ -12,6 +12,7 @@ const ROUTES = [
   { path: 'devices', label: 'Devices', view: 'devices', roles: ['admin', 'operator'] },
   { path: 'rollouts', label: 'Firmware', view: 'rollouts', roles: ['admin', 'operator'] },
   { path: 'alerts', label: 'Alerts', view: 'alerts', roles: ['admin', 'operator'] },
+  { path: 'audit', label: 'Audit log', view: 'audit', roles: ['admin'] },
   { path: 'me/attendance', label: 'My attendance', view: 'my_attendance', roles: ['employee'], needsEmployee: true },
   { path: 'me/print', label: 'Print', view: 'my_print', roles: ['admin', 'operator', 'employee'] },
 ];
