@@ -116,22 +116,13 @@ def _nearest_identities(d2: np.ndarray, codes: np.ndarray, k: int) -> list[int]:
         m = min(size, m * 4)
 
 
-def _seed_rows(coarse: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
-    """Rows nearest by the int8 distance, enough to hold k identities (usually a few dozen).
-
-    A cut taken from a 1-in-16 sample costs ≈ 0.05 ms where an argpartition of 100k values costs
-    ≈ 0.25 ms; the seeds only set the pruning limit, so a poor cut costs time, never exactness."""
+def _seed_rows(coarse: np.ndarray, k: int) -> np.ndarray:
+    """Rows nearest by the int8 distance, a few dozen per wanted identity: a cut from a 1-in-16 sample costs ≈ 0.05 ms
+    where an argpartition of 100k values costs ≈ 0.25 ms. The seeds only set the pruning limit,
+    so a poor cut costs time, never exactness."""
     sample = coarse[::_SEED_SAMPLE_STEP]
     j = min(sample.size - 1, _SEEDS_PER_IDENTITY * k // _SEED_SAMPLE_STEP + k)
-    rows = np.flatnonzero(coarse <= np.partition(sample, j)[j])
-    if len(np.unique(codes[rows])) >= k:
-        return rows
-    m = min(coarse.size, 4 * rows.size)
-    while True:  # one person's many templates filled the cut: widen
-        rows = np.argpartition(coarse, m - 1)[:m] if m < coarse.size else np.arange(coarse.size)
-        if m >= coarse.size or len(np.unique(codes[rows])) >= k:
-            return rows
-        m = min(coarse.size, m * 4)
+    return np.flatnonzero(coarse <= np.partition(sample, j)[j])
 
 
 def _prefiltered_rows(state: _State, query: np.ndarray, k: int) -> np.ndarray | None:
@@ -144,11 +135,11 @@ def _prefiltered_rows(state: _State, query: np.ndarray, k: int) -> np.ndarray | 
     threads = _PREFILTER_THREADS if n >= _PARALLEL_MIN_ROWS else 1
     coarse = prefilter.integer_distances(mirror, n, query_codes[0], threads=threads)
     codes = state.codes[:n]
-    seeds = _seed_rows(coarse, codes, k)
+    seeds = _seed_rows(coarse, k)
     seed_d2 = _exact_squared(state.matrix, seeds, query)
     picked = _nearest_identities(seed_d2, codes[seeds], k)
     if len(picked) < k:
-        return None  # fewer than k identities in the whole gallery
+        return None  # one person's many templates filled the seeds (or k > identities): search plainly
     limit = prefilter.bound_on_codes(mirror, float(query_residual[0]), float(seed_d2[picked[-1]]))
     rows = np.flatnonzero(coarse <= limit)
     return rows if rows.size <= n // 4 else None
@@ -347,7 +338,7 @@ class Gallery:
         self._row_of = {tid: i for i, tid in enumerate(template_ids)}
         version = state.version + 1 if bump else state.version
         return _State(matrix, norms, codes, template_ids, int(keep.size), version,
-                      prefilter.build(matrix, int(keep.size)))
+                      prefilter.select(state.mirror, keep))
 
     @staticmethod
     def _copy(state: _State, *, capacity: int) -> _State:

@@ -57,6 +57,16 @@ def build(matrix: np.ndarray, n: int) -> Int8Mirror:
     return Int8Mirror(codes, residuals, scale, float(residuals[:n].max()) if n else 0.0)
 
 
+def select(mirror: Int8Mirror, keep: np.ndarray) -> Int8Mirror:
+    """The mirror of the rows ``keep`` (compaction after a removal): codes copied on the same scale,
+    not re-quantized, so removing a template costs a copy rather than a pass over every row."""
+    codes = np.zeros_like(mirror.codes)
+    residuals = np.zeros_like(mirror.residuals)
+    codes[: keep.size] = mirror.codes[keep]
+    residuals[: keep.size] = mirror.residuals[keep]
+    return Int8Mirror(codes, residuals, mirror.scale, float(residuals[: keep.size].max()) if keep.size else 0.0)
+
+
 def integer_distances(mirror: Int8Mirror, n: int, query_codes: np.ndarray, *, threads: int) -> np.ndarray:
     """‖c_x − c_q‖² for rows [0, n), exact integers held in float32 (≤ 254² · 128 < 2²⁴)."""
     out = np.empty((1, n), np.float32)
