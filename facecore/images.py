@@ -98,3 +98,10 @@ def letterbox(rgb: np.ndarray, *, width: int = 640, height: int = 480) -> np.nda
     top, left = (height - size[1]) // 2, (width - size[0]) // 2
     frame[top : top + size[1], left : left + size[0]] = resized
     return frame
+
+
+def encode_jpeg(rgb: np.ndarray, *, quality: int = 90) -> bytes:
+    """JPEG bytes of an RGB array: re-encoding also drops EXIF (GPS, device serials) from what is kept."""
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "JPEG", quality=quality)
+    return out.getvalue()

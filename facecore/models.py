@@ -15,6 +15,11 @@ MODEL_ID = "dlib_resnet_v1+5pt"
 _lock = threading.Lock()
 _models: Models | None = None
 
+# dlib's detector, predictor and encoder are not safe to call from several threads at once (seen:
+# heap corruption with a few concurrent callers). Every call in a process goes through this lock; a
+# process that needs parallel face work uses several processes (the hub's face worker pool).
+DLIB_LOCK = threading.Lock()
+
 
 @dataclass(frozen=True)
 class Models:

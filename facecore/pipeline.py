@@ -7,8 +7,9 @@ copy downscaled to `detect_max_side`, scales the boxes back, and takes landmarks
 from the full-resolution image, so identity decisions match the naive call for every face the
 quality gate would accept (on a 640×480 frame, faces from ≈ 45 landmark px are found).
 
-dlib holds the GIL in every call: a FacePipeline is safe to share between threads but they run
-one at a time; for parallel encoding use worker processes.
+dlib is not thread-safe: every dlib call in a process is serialised on ``facecore.models.DLIB_LOCK``,
+so a FacePipeline may be shared between threads but they run one at a time; for parallel encoding
+(and to contain a native crash) use worker processes, as the hub does (``facecore.worker``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from facecore.models import get_models
+from facecore.models import DLIB_LOCK, get_models
 
 Box = tuple[int, int, int, int]  # (top, right, bottom, left), full-resolution pixels
 _BLUR_SIDE = 128  # side of the aligned grey chip the Laplacian runs on: blur is resolution-independent
@@ -77,7 +78,9 @@ class FacePipeline:
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        rects = get_models().detector(small, self.upsample)
+        models = get_models()
+        with DLIB_LOCK:
+            rects = models.detector(small, self.upsample)
         boxes = [
             (
                 round(r.top() / scale),
@@ -102,8 +105,9 @@ def naive_analyze(rgb: np.ndarray) -> list[FaceObservation]:
     import face_recognition
 
     _check_rgb(rgb)
-    boxes: list[Box] = [tuple(b) for b in face_recognition.face_locations(rgb)]  # type: ignore[misc]
-    encodings = face_recognition.face_encodings(rgb, boxes, num_jitters=1, model="small")
+    with DLIB_LOCK:
+        boxes: list[Box] = [tuple(b) for b in face_recognition.face_locations(rgb)]  # type: ignore[misc]
+        encodings = face_recognition.face_encodings(rgb, boxes, num_jitters=1, model="small")
     observations = _observe(rgb, boxes, jitters=1, min_face_px=10**9)  # measures only, no encoding
     return [
         replace(obs, encoding=np.asarray(enc, dtype=np.float32))
@@ -112,6 +116,13 @@ def naive_analyze(rgb: np.ndarray) -> list[FaceObservation]:
 
 
 def _observe(
+    rgb: np.ndarray, boxes: Sequence[Box], *, jitters: int, min_face_px: int
+) -> list[FaceObservation]:
+    with DLIB_LOCK:
+        return _observe_locked(rgb, boxes, jitters=jitters, min_face_px=min_face_px)
+
+
+def _observe_locked(
     rgb: np.ndarray, boxes: Sequence[Box], *, jitters: int, min_face_px: int
 ) -> list[FaceObservation]:
     import dlib

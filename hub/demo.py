@@ -1,14 +1,20 @@
-"""`officehub demo`: the hub with its embedded broker and SQLite, plus a simulated fleet."""
+"""`officehub demo`: the hub with its embedded broker and SQLite, plus a simulated fleet.
+
+The fleet runs in a process of its own (``python -m firmware_sim``), as real devices are other
+machines: a device-side fault (the simulated terminals run dlib too) can never take the hub down.
+"""
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import uvicorn
 
-from firmware_sim.fleet import SimFleet
-from hub.api.app import create_app, ensure_admin
+from hub.api.app import create_app, ensure_admin, warm_face_engine
 from hub.broker.embedded import BrokerStartError, port_is_free
 from hub.runtime import HubRuntime, build_runtime
 from hub.settings import Settings
@@ -18,7 +24,7 @@ log = logging.getLogger("officehub.demo")
 DEMO_SEEDERS: list = []  # features append callables (rt) -> None that add demo data
 
 
-def banner(settings: Settings, rt: HubRuntime, fleet: SimFleet) -> str:
+def banner(settings: Settings, rt: HubRuntime, *, doors: int, printboxes: int) -> str:
     assert settings.admin_password is not None
     url = f"http://{settings.http_host}:{settings.http_port}"
     return "\n".join([
@@ -29,7 +35,7 @@ def banner(settings: Settings, rt: HubRuntime, fleet: SimFleet) -> str:
         f"  API docs:     {url}/docs",
         f"  Login:        admin / {settings.admin_password.get_secret_value()}",
         f"  MQTT broker:  {rt.broker_url} (embedded)",
-        f"  Fleet:        {len(fleet.doors)} door terminals, {len(fleet.printboxes)} print boxes (simulated)",
+        f"  Fleet:        {doors} door terminals, {printboxes} print boxes (simulated, own process)",
         f"  Data:         {settings.data_dir.resolve()}",
         "  Stop:         Ctrl-C",
         "=" * 72,
@@ -50,17 +56,19 @@ def run_demo(settings: Settings, *, doors: int, printboxes: int, seed: int) -> i
     for seeder in DEMO_SEEDERS:
         seeder(rt)
     rt.start()
-    fleet = SimFleet(broker_url=rt.broker_url, doors=doors, printboxes=printboxes, seed=seed,
-                     workdir=settings.data_dir / "sim", heartbeat_s=10)
+    warm_face_engine(rt)
     server = uvicorn.Server(uvicorn.Config(create_app(runtime=rt), host=settings.http_host,
                                            port=settings.http_port, log_level="warning"))
+    fleet: subprocess.Popen[bytes] | None = None
 
     def announce() -> None:
-        fleet.start()
+        nonlocal fleet
+        fleet = start_sim_fleet(broker_url=rt.broker_url, doors=doors, printboxes=printboxes, seed=seed,
+                                workdir=settings.data_dir / "sim")
         while not server.started and not server.should_exit:
             threading.Event().wait(0.1)
         if server.started:
-            print(banner(settings, rt, fleet), flush=True)
+            print(banner(settings, rt, doors=doors, printboxes=printboxes), flush=True)
 
     threading.Thread(target=announce, name="demo-announce", daemon=True).start()
     try:
@@ -69,6 +77,28 @@ def run_demo(settings: Settings, *, doors: int, printboxes: int, seed: int) -> i
         pass  # uvicorn re-raises the captured Ctrl-C after its graceful shutdown
     finally:
         log.info("stopping the simulated fleet and the hub")
-        fleet.stop()
+        if fleet is not None:
+            stop_sim_fleet(fleet)
         rt.stop()
     return 0
+
+
+def start_sim_fleet(*, broker_url: str, doors: int, printboxes: int, seed: int, workdir: Path
+                    ) -> subprocess.Popen[bytes]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "firmware_sim", "--broker", broker_url, "--doors", str(doors),
+         "--printboxes", str(printboxes), "--seed", str(seed), "--workdir", str(workdir), "--heartbeat-s", "10"],
+        stdin=subprocess.DEVNULL)
+
+
+def stop_sim_fleet(fleet: subprocess.Popen[bytes]) -> None:
+    """SIGTERM: every simulated device says goodbye (offline) before the broker goes away."""
+    if fleet.poll() is None:
+        fleet.terminate()
+        try:
+            fleet.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            log.warning("the simulated fleet did not stop in 20 s: killed")
+            fleet.kill()
+            fleet.wait()

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     command_default_ttl_s: float = Field(default=60, ge=1)
     # Face check-in: enrolment photos are discarded after encoding unless kept on purpose.
     keep_enrolment_photos: bool = False
+    # Face work runs in worker processes (a native crash costs one request, not the hub).
+    face_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 2), ge=1, le=64,
+                              description="Face worker processes (default: one per core, at most 4)")
+    face_queue_limit: int = Field(default=8, ge=0, description="Face jobs waiting beyond the busy workers; "
+                                  "past that, answer 503 'face engine busy' at once")
+    face_job_timeout_s: float = Field(default=30, gt=0, description="A face job longer than this kills its worker")
+    face_worker_max_rss_mb: int = Field(default=1536, ge=200, description="Recycle a worker that grew past this")
     snapshot_retention_days: float = Field(default=7, ge=0, description="0: keep no check-in snapshots")
     print_max_upload_mb: float = Field(default=200, gt=0, description="Largest accepted print upload")
     print_hold_ttl_h: float = Field(default=8, gt=0, description="Held (secure release) jobs expire after")

@@ -19,9 +19,17 @@ from hub.auth.tokens import Role
 from hub.db.models.core import User
 from hub.db.session import transaction
 from hub.runtime import HubRuntime, build_runtime
+from hub.services.face.workers import FaceEngineUnavailable
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def warm_face_engine(rt: HubRuntime) -> None:
+    """Start the face workers now (in the background) so the first check-in is not the slow one."""
+    face = rt.services.get("face")
+    if face is not None:
+        face.engine.pool.warm_in_background()
 
 
 def ensure_admin(rt: HubRuntime) -> bool:
@@ -60,6 +68,7 @@ def create_app(settings: Settings | None = None, *, runtime: HubRuntime | None =
         await run_in_threadpool(ensure_admin, rt)
         if own:
             rt.start()
+            warm_face_engine(rt)
         try:
             yield
         finally:
@@ -76,6 +85,12 @@ def create_app(settings: Settings | None = None, *, runtime: HubRuntime | None =
         return JSONResponse(status_code=422,
                             content={"detail": _validation_message(exc),
                                      "errors": jsonable_encoder(exc.errors(), custom_encoder=_SAFE_BYTES)})
+
+    @app.exception_handler(FaceEngineUnavailable)
+    async def face_engine_unavailable(_: Request, exc: FaceEngineUnavailable) -> JSONResponse:
+        # Busy, or the worker holding this request died: the hub is fine, the client retries.
+        return JSONResponse(status_code=503, content={"detail": str(exc), "code": f"face_engine_{exc.code}"},
+                            headers={"Retry-After": str(exc.retry_after_s)})
 
     for router in ROUTERS:
         app.include_router(router)

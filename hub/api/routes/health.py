@@ -20,7 +20,9 @@ def healthz(rt: RuntimeDep) -> dict[str, Any]:
             session.execute(text("SELECT 1"))
     except Exception:
         db_ok = False
+    face = rt.services.get("face")
     return {"status": "ok" if db_ok else "degraded", "database": db_ok, "mqtt": rt.mqtt.connected,
             "ingest": {"events_stored": rt.writer.stats.events_stored,
                        "dead_letters": rt.writer.stats.dead_letters,
-                       "backlog": rt.inbox.qsize()}}
+                       "backlog": rt.inbox.qsize()},
+            "face_engine": face.engine.pool.health() if face is not None else None}

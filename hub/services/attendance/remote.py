@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from facecore.images import ImageError, decode_image
+from facecore.images import ImageError
 from facecore.models import MODEL_ID
 from hub.db.models.attendance import OfficeLocation
 from hub.db.session import transaction
@@ -43,7 +43,7 @@ def remote_checkin(face: FaceService, *, employee_id: int, lat: float, lon: floa
         raise RemoteRefused(403, "outside_geofence",
                             f"{dist:.0f} m from {office.name}, allowed radius {office.radius_m:.0f} m")
     try:
-        face_obs = face.recognizer.subject(decode_image(selfie, max_pixels=20_000_000))
+        face_obs = face.recognizer.subject(selfie, max_pixels=20_000_000)
     except ImageError as exc:
         raise RemoteRefused(422, exc.reason_code, exc.message) from exc
     except NoUsableFace as exc:

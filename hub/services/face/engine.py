@@ -1,29 +1,44 @@
-"""One face pipeline per hub process, calls serialised: dlib holds the GIL, so parallel calls only
-add contention; the lock also keeps memory bounded to one frame in flight."""
+"""The hub's face engine: pictures in, face observations out, always computed in the worker pool.
+
+Callers hand over the uploaded bytes, not decoded pixels: decoding untrusted images is native code
+too, and keeping it in the workers keeps both crashes and big decoded frames out of the hub process.
+"""
 
 from __future__ import annotations
 
-import threading
+from dataclasses import dataclass
 
-import numpy as np
-
-from facecore.pipeline import FaceObservation, FacePipeline
+from facecore.images import ImageError
+from facecore.pipeline import FaceObservation
 from facecore.policy import MatchPolicy
+from facecore.worker import CHECKIN, ENROLMENT, FaceJob, FaceReply
+from hub.services.face.workers import FaceWorkerPool
+
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+@dataclass(frozen=True)
+class Analysis:
+    faces: list[FaceObservation]
+    jpeg: bytes | None  # the picture re-encoded without metadata, when asked for
 
 
 class FaceEngine:
-    def __init__(self, *, policy: MatchPolicy | None = None) -> None:
+    def __init__(self, *, pool: FaceWorkerPool, policy: MatchPolicy | None = None) -> None:
         self.policy = policy or MatchPolicy()
-        # Enrolment photos are large: detect on 640 px so faces from ~80 px are found reliably.
-        self._enrol = FacePipeline(detect_max_side=640)
-        # Check-in: fast detection, and faces below the policy's minimum are never encoded.
-        self._checkin = FacePipeline(min_face_px=self.policy.min_face_px)
-        self._lock = threading.Lock()
+        self.pool = pool
 
-    def analyze_enrolment(self, rgb: np.ndarray) -> list[FaceObservation]:
-        with self._lock:
-            return self._enrol.analyze(rgb)
+    def analyze_checkin(self, image: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[FaceObservation]:
+        """Raises ImageError (a bad picture) or FaceEngineUnavailable (answer 503)."""
+        return _faces(self.pool.submit(FaceJob(kind=CHECKIN, image=image, max_pixels=max_pixels))).faces
 
-    def analyze_checkin(self, rgb: np.ndarray) -> list[FaceObservation]:
-        with self._lock:
-            return self._checkin.analyze(rgb)
+    def analyze_enrolment(self, image: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+                          keep_jpeg: bool = False) -> Analysis:
+        return _faces(self.pool.submit(FaceJob(kind=ENROLMENT, image=image, max_pixels=max_pixels,
+                                               want_jpeg=keep_jpeg)))
+
+
+def _faces(reply: FaceReply) -> Analysis:
+    if reply.error is not None:
+        raise ImageError(*reply.error)
+    return Analysis(faces=reply.faces, jpeg=reply.jpeg)

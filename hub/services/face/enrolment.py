@@ -7,14 +7,12 @@ upload with the photo's index and reason, so nothing is half-stored.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from facecore.images import ImageError, decode_image
+from facecore.images import ImageError
 from facecore.policy import enrolment_conflict
 from facecore.quality import EnrolmentRejected, check_enrolment
 from hub.db.models.people import Employee, FaceTemplate
@@ -52,10 +50,12 @@ def enrol(*, sessions: SessionFactory, engine: FaceEngine, gallery: FaceGallery,
         if emp is None or emp.erased_at is not None:
             raise EnrolmentError(404, "no_employee", f"no employee {employee_id}")
     faces: list[NewTemplate] = []
+    jpegs: list[bytes | None] = []
     for i, data in enumerate(photos):
         try:
-            rgb = decode_image(data, max_pixels=MAX_PIXELS)
-            face = check_enrolment(engine.analyze_enrolment(rgb))
+            # Decoded and analysed in a face worker; a kept photo comes back re-encoded there.
+            analysis = engine.analyze_enrolment(data, max_pixels=MAX_PIXELS, keep_jpeg=photo_dir is not None)
+            face = check_enrolment(analysis.faces)
         except ImageError as exc:
             raise EnrolmentError(422 if exc.reason_code != "too_many_pixels" else 413, exc.reason_code,
                                  exc.message, i) from exc
@@ -68,16 +68,18 @@ def enrol(*, sessions: SessionFactory, engine: FaceEngine, gallery: FaceGallery,
                                  f"this face is already enrolled as employee {conflict.employee_id} "
                                  f"(distance {conflict.distance:.3f})", i)
         faces.append(NewTemplate(encoding=face.encoding, face_px=face.face_px, blur=face.blur))
+        jpegs.append(analysis.jpeg)
     _same_person(faces)
     written: list[Path] = []
     try:
         with transaction(sessions) as s:
             rows = gallery.add(s, employee_id=employee_id, templates=faces, actor=actor)
             if photo_dir is not None:
-                for row, data in zip(rows, photos, strict=True):
+                for row, jpeg in zip(rows, jpegs, strict=True):
+                    assert jpeg is not None
                     path = photo_dir / str(employee_id) / f"{row.id}.jpg"
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    _save_jpeg(data, path)
+                    path.write_bytes(jpeg)  # re-encoded by the worker: no EXIF (GPS, serials) kept
                     written.append(path)
                     row.photo_path = str(path)
             s.flush()
@@ -98,11 +100,6 @@ def _same_person(faces: list[NewTemplate]) -> None:
         if d > 0.6:
             raise EnrolmentError(422, "different_people",
                                  f"does not show the same person as photo 1 (distance {d:.3f})", i)
-
-
-def _save_jpeg(data: bytes, path: Path) -> None:
-    # Re-encode: strips EXIF (GPS, device serials) from what we keep.
-    Image.open(io.BytesIO(data)).convert("RGB").save(path, "JPEG", quality=90)
 
 
 def template_count(sessions: SessionFactory, employee_id: int) -> int:

@@ -1,4 +1,6 @@
-"""1:N identify and 1:1 verify on decoded frames, with the shared matching policy."""
+"""1:N identify and 1:1 verify on uploaded pictures (analysed in the face workers), with the shared
+matching policy. Raises ImageError for a bad picture and FaceEngineUnavailable when the engine is
+busy or its worker died (503)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import numpy as np
 
 from facecore.pipeline import FaceObservation
 from facecore.policy import REJECTED_QUALITY, Decision, MatchPolicy, choose_subject, decide_frame
-from hub.services.face.engine import FaceEngine
+from hub.services.face.engine import DEFAULT_MAX_PIXELS, FaceEngine
 from hub.services.face.gallery import FaceGallery
 
 
@@ -36,9 +38,10 @@ class Recognizer:
     def policy(self) -> MatchPolicy:
         return self.engine.policy
 
-    def identify(self, rgb: np.ndarray, *, policy: MatchPolicy | None = None) -> Identification:
+    def identify(self, image: bytes, *, policy: MatchPolicy | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> Identification:
         policy = policy or self.policy
-        faces = self.engine.analyze_checkin(rgb)
+        faces = self.engine.analyze_checkin(image, max_pixels=max_pixels)
         decision = decide_frame(faces, search=self.gallery.search, policy=policy,
                                 gallery_identities=self.gallery.identities())
         subject = None
@@ -47,9 +50,9 @@ class Recognizer:
             subject = faces[choice.index] if choice.index is not None else None
         return Identification(decision, len(faces), subject)
 
-    def subject(self, rgb: np.ndarray) -> FaceObservation:
+    def subject(self, image: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> FaceObservation:
         """The one face of a selfie/verify photo, or NoUsableFace."""
-        faces = self.engine.analyze_checkin(rgb)
+        faces = self.engine.analyze_checkin(image, max_pixels=max_pixels)
         choice = choose_subject(faces, min_face_px=self.policy.min_face_px,
                                 area_ratio=self.policy.subject_area_ratio)
         if choice.index is None or faces[choice.index].encoding is None:
@@ -59,9 +62,7 @@ class Recognizer:
             raise NoUsableFace("too_blurry", f"sharpness {face.blur:.1f} < {self.policy.min_blur:.1f}")
         return face
 
-    def verify(self, rgb1: np.ndarray, rgb2: np.ndarray) -> tuple[bool, float, float]:
-        """(same person, distance, threshold)."""
-        a, b = self.subject(rgb1), self.subject(rgb2)
-        assert a.encoding is not None and b.encoding is not None
-        distance = float(np.linalg.norm(a.encoding - b.encoding))
+    def compare(self, a: np.ndarray, b: np.ndarray) -> tuple[bool, float, float]:
+        """1:1 on two subjects' encodings: (same person, distance, threshold)."""
+        distance = float(np.linalg.norm(a - b))
         return distance <= self.policy.threshold, distance, self.policy.threshold

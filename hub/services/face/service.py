@@ -14,6 +14,7 @@ from hub.services.face.engine import FaceEngine
 from hub.services.face.gallery import FaceGallery
 from hub.services.face.recognition import Recognizer
 from hub.services.face.snapshots import SnapshotStore
+from hub.services.face.workers import FaceWorkerPool
 
 
 @dataclass
@@ -41,9 +42,9 @@ class FaceService:
 
 
 def build_face_service(*, sessions: SessionFactory, template_key: bytes, secret: str, data_dir: Path,
-                       keep_photos: bool, snapshot_retention_days: float,
+                       keep_photos: bool, snapshot_retention_days: float, pool: FaceWorkerPool,
                        policy: MatchPolicy | None = None) -> FaceService:
-    engine = FaceEngine(policy=policy)
+    engine = FaceEngine(pool=pool, policy=policy)
     gallery = FaceGallery(sessions=sessions, cipher=TemplateCipher(template_key))
     gallery.load()
     return FaceService(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from facecore.policy import MatchPolicy
 from hub.services.face.erasure import on_delete_ack
 from hub.services.face.service import build_face_service
 from hub.services.face.sync import gallery_page
 from hub.services.face.terminal import TerminalHandlers
+from hub.services.face.workers import FaceWorkerPool
 from protocol.bodies_door import GallerySyncRequest
 
 if TYPE_CHECKING:
@@ -19,9 +21,15 @@ log = logging.getLogger(__name__)
 
 def setup(rt: HubRuntime) -> None:
     s = rt.settings
+    policy = MatchPolicy()
+    # Workers start on the first face job (a hub that never sees a face pays nothing); `serve` and
+    # `demo` warm them at start so the first check-in of the morning is not the slow one.
+    pool = FaceWorkerPool(size=s.face_workers, queue_limit=s.face_queue_limit, timeout_s=s.face_job_timeout_s,
+                          min_face_px=policy.min_face_px, max_rss_mb=s.face_worker_max_rss_mb)
+    rt.stoppers.append(pool.stop)
     face = build_face_service(sessions=rt.sessions, template_key=s.template_key_bytes(), secret=s.secret(),
                               data_dir=s.data_dir, keep_photos=s.keep_enrolment_photos,
-                              snapshot_retention_days=s.snapshot_retention_days)
+                              snapshot_retention_days=s.snapshot_retention_days, pool=pool, policy=policy)
     rt.services["face"] = face
     handlers = TerminalHandlers(rt=rt, face=face, sessions=rt.sessions, live=rt.live)
     rt.services["face_terminals"] = handlers

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
-from facecore.images import ImageError, decode_image
+from facecore.images import ImageError
 from facecore.models import MODEL_ID
 from facecore.policy import ACCEPTED, Decision, FrameVoter, MatchPolicy, decide, device_policy_overrides
 from hub.db.models.attendance import PunchRejection, PunchRow
@@ -36,6 +36,7 @@ from hub.services.access.alerts import raise_alert
 from hub.services.access.rules import may_open
 from hub.services.attendance.punches import PunchIn, record_punch, record_rejection
 from hub.services.face.service import FaceService
+from hub.services.face.workers import FaceEngineUnavailable
 from hub.services.live import LiveFeed
 from protocol.bodies_door import IdentifyRequest, PunchEvent
 from protocol.payloads import DeviceKind, Request
@@ -65,13 +66,16 @@ class TerminalHandlers:
         assert isinstance(body, IdentifyRequest)
         try:
             data = base64.b64decode(body.image_b64, validate=True)
-            rgb = decode_image(data, max_pixels=THIN_MAX_PIXELS)
         except binascii.Error as exc:
             raise RequestRefused("not_base64: image_b64 is not valid base64") from exc
+        policy = self._policy_for(device_id)
+        try:
+            result = self.face.recognizer.identify(data, policy=policy, max_pixels=THIN_MAX_PIXELS)
         except ImageError as exc:
             raise RequestRefused(f"{exc.reason_code}: {exc.message}") from exc
-        policy = self._policy_for(device_id)
-        result = self.face.recognizer.identify(rgb, policy=policy)
+        except FaceEngineUnavailable as exc:
+            # The door stays shut this time; the terminal retries with its next frame.
+            raise RequestRefused(f"face_engine_{exc.code}: {exc.message}; retry in {exc.retry_after_s} s") from exc
         d = result.decision
         answer: dict[str, Any] = {"decision": d.outcome, "open": False, "open_for_s": 0.0,
                                   "employee_id": None, "distance": d.distance, "threshold": d.threshold,

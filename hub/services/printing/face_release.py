@@ -61,13 +61,15 @@ def identify_employee(rt: Any, image: bytes) -> int:
     recognizer = getattr(face, "recognizer", None)
     if recognizer is None:
         raise PrintRefused(503, "face recognition is not enabled on this hub; release with a PIN or QR code")
-    from facecore.images import ImageError, decode_image
+    from facecore.images import ImageError
+    from hub.services.face.workers import FaceEngineUnavailable
 
     try:
-        rgb = decode_image(image)
+        decision = recognizer.identify(image).decision
     except ImageError as exc:
         raise PrintRefused(422, f"the photo could not be read: {exc}") from exc
-    decision = recognizer.identify(rgb).decision
+    except FaceEngineUnavailable as exc:
+        raise PrintRefused(503, f"{exc}; retry in {exc.retry_after_s} s") from exc
     if decision.outcome != "accepted" or decision.employee_id is None:
         raise PrintRefused(403, f"face not recognised ({decision.outcome}: {decision.reason})")
     return int(decision.employee_id)
