@@ -49,6 +49,11 @@ BENCHES: list[Bench] = [
           "bench.face_bench:bench_gallery_search",
           lambda r: r["median_ms"] <= 2.0 and r["same_answer_as_plain"] == f"{r['probes']}/{r['probes']}"
           and r["exact_vs_float64_brute_force"].split("/")[0] == r["exact_vs_float64_brute_force"].split("/")[1]),
+    Bench("face_engine", "Face engine through the hub: identify/verify, 1 client vs 4 concurrent clients "
+          "(worker pool), and the naive face_recognition call in one process",
+          "4 clients ≥ 1.6 × the single client's throughput (identify and verify)",
+          "bench.face_engine_bench:bench_face_engine",
+          lambda r: r["identify_ratio_4_vs_1"] >= 1.6 and r["verify_ratio_4_vs_1"] >= 1.6),
     Bench("print", "Print: submit → box has the job (200 jobs); 100 MB PDF upload, hub RSS growth",
           "p95 ≤ 300 ms; growth < 50 MB", "bench.print_bench:bench_print",
           lambda r: r["p95_ms"] <= 300 and r["rss_growth_mb"] < 50 and r["delivered"] == r["jobs"]),
