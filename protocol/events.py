@@ -54,7 +54,12 @@ def validate_event_data(event_type: str, data: dict[str, Any]) -> BaseModel:
 
 @event_body("alarm")
 class AlarmEvent(Body):
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", description=(
+        "What happened. Sent by every device's runtime: ``outbox_corrupt`` (the outbox file was unusable "
+        "at boot; moved aside to ``details.moved_to``, a fresh one started), ``outbox_write_failed`` (the "
+        "outbox refuses writes, e.g. a full disk; ``details.error`` is the storage's own reason; events wait "
+        "in memory and arrive later), ``outbox_events_dropped`` (events lost meanwhile; "
+        "``details.dropped`` counts them by type)"))
     severity: str = Field(default="warning", pattern=r"^(info|warning|critical)$")
     message: str = Field(default="", max_length=1000)
     details: dict[str, Any] = Field(default_factory=dict)

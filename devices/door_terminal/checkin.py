@@ -62,7 +62,9 @@ class CheckinResult:
     reason: str
     distance: float | None = None
     threshold: float | None = None
-    punch_recorded: bool = False  # edge: a punch event was queued; thin: the hub recorded one
+    # edge: a punch event was queued (in the outbox, or in memory while the disk refuses writes);
+    # thin: the hub recorded one
+    punch_recorded: bool = False
     latency_s: float = 0.0  # from the frame to the door decision
 
 
@@ -165,23 +167,31 @@ class FaceCheckin:
         """Follow a camera: k-of-n frames must agree before the door opens (edge: here; thin: at the hub)."""
         voter = FrameVoter.from_policy(self.policy)
         stop = stop or self._stop
-        for frame in source.frames():
-            if stop.is_set():
-                break
-            if self.mode == "thin":
-                self.present(frame, stream=True)
-                continue
-            with self._pipeline_lock:
-                faces = self.pipeline.analyze(_to_rgb(frame))
-            assert self.gallery is not None
-            decision = decide_frame(faces, search=self.gallery.search, policy=self.policy,
-                                    gallery_identities=self.gallery.identities())
-            if voter.add(decision) is not None:
-                choice = choose_subject(faces, min_face_px=self.policy.min_face_px)
-                face = faces[choice.index] if choice.index is not None else None
-                self._edge_act(decision, face.encoding if face else None, face.face_px if face else 0,
-                               time.perf_counter())
-        source.close()
+        try:
+            for frame in source.frames():
+                if stop.is_set():
+                    break
+                try:
+                    self._stream_frame(frame, voter)
+                except Exception:  # one bad frame (or a failing write) must not end the camera loop
+                    log.exception("%s: camera frame failed; the camera keeps running", self.agent.device_id)
+        finally:
+            source.close()
+
+    def _stream_frame(self, frame: Frame, voter: FrameVoter) -> None:
+        if self.mode == "thin":
+            self.present(frame, stream=True)
+            return
+        with self._pipeline_lock:
+            faces = self.pipeline.analyze(_to_rgb(frame))
+        assert self.gallery is not None
+        decision = decide_frame(faces, search=self.gallery.search, policy=self.policy,
+                                gallery_identities=self.gallery.identities())
+        if voter.add(decision) is not None:
+            choice = choose_subject(faces, min_face_px=self.policy.min_face_px)
+            face = faces[choice.index] if choice.index is not None else None
+            self._edge_act(decision, face.encoding if face else None, face.face_px if face else 0,
+                           time.perf_counter())
 
     def _edge_act(self, d: Decision, encoding: np.ndarray | None, face_px: int, start: float) -> CheckinResult:
         if not self.offline_punches and not self.agent.connected:
@@ -201,13 +211,12 @@ class FaceCheckin:
         recorded = False
         if self.cooldown.should_record(who, now=time.monotonic(), scope=self.door):
             assert self.gallery is not None
-            self.agent.emit("punch", {
+            recorded = self._emit("punch", {
                 "device_id": self.agent.device_id, "employee_id": who,
                 "encoding": [float(x) for x in np.asarray(encoding, dtype=np.float32)],
                 "distance": float(d.distance or 0.0), "threshold": d.threshold, "model_id": MODEL_ID,
                 "direction": self.direction, "door": self.door, "gallery_version": self.gallery.version,
                 "face_px": int(face_px), "offline": not self.agent.connected})
-            recorded = True
         return CheckinResult(ACCEPTED, who, True, d.reason, d.distance, d.threshold, recorded, latency)
 
     def _thin(self, rgb: np.ndarray, start: float, *, stream: bool = False) -> CheckinResult:
@@ -231,9 +240,19 @@ class FaceCheckin:
 
     def _open(self, reason: str, duration: float | None = None) -> None:
         self.lock.open(duration or self.open_for_s)
-        self.agent.emit("door", {"action": DoorAction.OPENED.value, "door": self.door, "reason": reason})
+        self._emit("door", {"action": DoorAction.OPENED.value, "door": self.door, "reason": reason})
         if self._on_opened is not None:
             self._on_opened()
+
+    def _emit(self, type: str, data: dict[str, Any]) -> bool:
+        """Report an event; the door has already decided, so a failure here is logged, not raised
+        (a full disk is handled inside the agent; this catches e.g. an outbox closed at shutdown)."""
+        try:
+            self.agent.emit(type, data)
+        except Exception:
+            log.exception("%s: could not record a %s event", self.agent.device_id, type)
+            return False
+        return True
 
     # --- gallery sync (edge) ---------------------------------------------------------------------
     def sync(self, *, reset: bool = False, timeout: float = 10.0) -> int:

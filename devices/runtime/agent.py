@@ -23,7 +23,8 @@ from devices.runtime.backoff import Backoff
 from devices.runtime.commands import CommandDispatcher, CommandHandler
 from devices.runtime.executor import Runtime, TimerHandle, default_runtime
 from devices.runtime.fleet import FleetFeatures, heartbeat_from_config
-from devices.runtime.outbox import Outbox
+from devices.runtime.outbox_recovery import open_outbox, recovery_alarm
+from devices.runtime.outbox_writer import OutboxWriter
 from devices.runtime.requests import RequestBroker
 from devices.runtime.sender import EventSender
 from devices.runtime.session import PahoTransport
@@ -76,7 +77,12 @@ class DeviceAgent:
         self.boot_id = new_id()[:16]
         self._rng = rng or random.Random()
         self._runtime = runtime or default_runtime()
-        self.outbox = Outbox(self.workdir / "outbox.sqlite3")
+        # A corrupt file is moved aside so the device still boots; the alarm follows below.
+        self.outbox, recovery = open_outbox(self.workdir / "outbox.sqlite3")
+        # While the disk refuses writes, events wait in memory and are retried (see outbox_writer).
+        self.writer = OutboxWriter(outbox=self.outbox, scheduler=self._runtime.scheduler,
+                                   submit=self._runtime.submit_io, on_stored=self._events_stored,
+                                   report=lambda level, message: self.fleet.log(level, message))
         self._state_path = self.workdir / "state.json"
         self._state = self._load_state()
         self._started_at = utcnow()
@@ -94,7 +100,7 @@ class DeviceAgent:
             netloop=self._runtime.netloop)
         self.sender = EventSender(outbox=self.outbox, transport=self._transport,
                                   topic=topics.events(device_id), submit=self._runtime.submit_io,
-                                  ack_timeout_s=ack_timeout_s, max_inflight=max_inflight)
+                                  ack_timeout_s=ack_timeout_s, max_inflight=max_inflight, source=self.writer)
         self.commands = CommandDispatcher(outbox=self.outbox, publish_ack=self._publish_command_ack)
         self._requests = RequestBroker(publish=self._publish_request)
         # ping, reboot, fetch_logs, apply_config, update/rollback_firmware (may set self.firmware).
@@ -104,6 +110,8 @@ class DeviceAgent:
             self.heartbeat_s = heartbeat_from_config(self._state.config, default=heartbeat_s)
         except ValueError as exc:
             log.warning("%s: ignoring the stored config's heartbeat: %s", device_id, exc)
+        if recovery is not None:
+            self.emit("alarm", recovery_alarm(recovery))
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -169,15 +177,16 @@ class DeviceAgent:
     # --- public API -----------------------------------------------------------------------
 
     def emit(self, type: str, data: dict[str, Any], *, device_ts: datetime | None = None) -> Event:
-        """Persist the event, then let the sender deliver it (works while offline)."""
+        """Persist the event, then let the sender deliver it (works while offline). While the
+        outbox refuses writes (disk full) the event waits in memory and is retried, so callers
+        such as a door decision carry on."""
         model = EVENT_BODIES.get(type)
         if model is None:
             raise UnknownEventType(f"event type {type!r} is not registered in protocol.events "
                                    f"(known: {sorted(EVENT_BODIES)})")
         body = model.model_validate(data).model_dump(mode="json")
-        event = self.outbox.append(type=type, data=body, device_ts=device_ts, boot_id=self.boot_id)
-        if not self._stopped:
-            self.sender.wake()
+        event = self.writer.write(type=type, data=body, device_ts=device_ts, boot_id=self.boot_id)
+        self._events_stored()
         return event
 
     def on_command(self, name: str, handler: CommandHandler) -> None:
@@ -280,7 +289,9 @@ class DeviceAgent:
         except ValidationError as exc:
             log.warning("%s: malformed event ack: %s", self.device_id, exc.errors(include_url=False)[:3])
             return
-        self.sender.on_ack(ack.event_ids)
+        self.writer.discard(ack.event_ids)  # acked straight from memory: nothing left to store
+        if self.sender.on_ack(ack.event_ids) and self.writer.held:
+            self.writer.retry_soon()  # deleted rows made room in the outbox
 
     def _handle_command(self, payload: bytes) -> None:
         if not self._stopped:
@@ -301,8 +312,12 @@ class DeviceAgent:
         if not self.connected:
             return
         hb = Heartbeat(boot_id=self.boot_id, uptime_s=self.uptime_s, ip=self._transport.local_ip(),
-                       outbox_depth=self.outbox.depth())
+                       outbox_depth=self.outbox.depth() + self.writer.held)
         self._transport.publish(topics.heartbeat(self.device_id), hb.to_bytes(), qos=0)
+
+    def _events_stored(self) -> None:
+        if not self._stopped:
+            self.sender.wake()
 
     def _publish_command_ack(self, raw: bytes) -> None:
         self._transport.publish(topics.command_ack(self.device_id), raw, qos=1)
@@ -328,6 +343,7 @@ class DeviceAgent:
         self._online.clear()
         self._requests.fail_all()
         self.sender.close()
+        self.writer.close()
         self.outbox.close()
 
     def _load_state(self) -> DeviceState:
@@ -341,5 +357,8 @@ class DeviceAgent:
 
     def _save_state(self) -> None:
         tmp = self._state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state.model_dump(mode="json")))
-        os.replace(tmp, self._state_path)
+        try:
+            tmp.write_text(json.dumps(self._state.model_dump(mode="json")))
+            os.replace(tmp, self._state_path)
+        except OSError as exc:  # a full disk must not stop the state from being published
+            log.error("%s: cannot save %s: %s", self.device_id, self._state_path, exc)

@@ -7,13 +7,21 @@ right after a reconnect, so the hub must (and does) dedupe on ``(device_id, even
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
-from devices.runtime.outbox import Outbox
+from devices.runtime.outbox import Outbox, OutboxError, PendingEvent
 from devices.runtime.transport import Transport
+
+log = logging.getLogger(__name__)
+
+
+class EventSource(Protocol):
+    def pending_raw(self, limit: int, *, after_seq: int = 0) -> list[PendingEvent]: ...
 
 
 @dataclass(slots=True)
@@ -27,10 +35,13 @@ class _Inflight:
 class EventSender:
     def __init__(self, *, outbox: Outbox, transport: Transport, topic: str,
                  submit: Callable[[Callable[[], None]], None], ack_timeout_s: float,
-                 max_inflight: int) -> None:
+                 max_inflight: int, source: EventSource | None = None) -> None:
+        """``source``: where undelivered events are read, in seq order (default: the outbox; the
+        agent passes its ``OutboxWriter``, which adds events held in memory while the disk is full)."""
         if max_inflight < 1:
             raise ValueError("max_inflight must be >= 1")
         self._outbox = outbox
+        self._source: EventSource = source or outbox
         self._transport = transport
         self._topic = topic
         self._submit = submit
@@ -66,7 +77,13 @@ class EventSender:
         with self._lock:
             if self._closed:
                 return 0
-            removed = self._outbox.ack(ids)
+            try:
+                removed = self._outbox.ack(ids)
+            except OutboxError as exc:
+                # Still in flight, so they are resent after the ack timeout and the hub (deduping
+                # on event id) acks them again: the delete is retried without extra machinery.
+                log.warning("%s: could not remove %d acked events: %s", self._topic, len(ids), exc.reason)
+                return 0
             for eid in ids:
                 self._inflight.pop(eid, None)
         self.wake()
@@ -104,7 +121,7 @@ class EventSender:
         room = self._max_inflight - len(self._inflight)
         if room <= 0:
             return
-        batch = self._outbox.pending_raw(room, after_seq=self._high_seq)
+        batch = self._source.pending_raw(room, after_seq=self._high_seq)
         for row in batch:
             if not self._transport.connected:
                 return  # the reconnect will reset and send again

@@ -363,3 +363,44 @@ def test_config_heartbeat_reschedules_the_heartbeat(own_mosquitto: MosquittoBrok
         assert agent.heartbeat_s == 3600
     finally:
         agent.stop()
+
+
+def test_full_outbox_keeps_delivering_from_memory_and_each_event_arrives_once(
+        own_mosquitto: MosquittoBroker, hub: FakeHub, device_id: str, tmp_path: Path) -> None:
+    """A real SQLITE_FULL (the outbox capped at its size, see Outbox.set_size_limit): emit keeps
+    working, events the disk refused still reach the hub from memory, the alarm names the real
+    reason, and once there is room again every event has arrived exactly once."""
+    hub.acking = False  # acks delete rows, which would make room by themselves
+    agent = make_agent(own_mosquitto, device_id, tmp_path / "dev")
+    agent.start()
+    try:
+        assert agent.wait_connected(10)
+        agent.outbox.set_size_limit(max_bytes=0)
+        sent: list[Event] = []
+        while agent.writer.fault is None and len(sent) < 500:
+            sent.append(agent.emit("test", {"n": len(sent), "note": "x" * 180}))
+        sent += [agent.emit("test", {"n": 1000 + i}) for i in range(5)]  # emit never raises
+        fault = agent.writer.fault
+        assert fault is not None and fault.reason == "database or disk is full" and fault.held == 7
+        stored = agent.outbox.depth()
+
+        # Still full, yet the hub already has everything, the alarm included (sent from memory).
+        wait_for(lambda: {e.event_id for e in sent} <= set(hub.unique_events()), what="all sent during the fault")
+        (alarm,) = [e for e in hub.unique_events().values() if e.type == "alarm"]
+        assert alarm.data["code"] == "outbox_write_failed"
+        assert "database or disk is full" in alarm.data["message"] and "cannot rollback" not in alarm.data["message"]
+        hub.acking = True
+        hub.ack_all()
+        wait_for(lambda: agent.writer.held == 0, what="acked events need no storing")
+        assert agent.outbox.depth() <= stored
+
+        agent.outbox.set_size_limit(max_bytes=None)  # room again
+        sent.append(agent.emit("test", {"n": 2000}))
+        assert agent.writer.fault is None
+        wait_for(lambda: agent.outbox.depth() == 0, what="everything acked", timeout=60)
+        got = hub.unique_events()
+        assert {e.event_id for e in sent} <= set(got)
+        seqs = sorted(e.seq for e in got.values())
+        assert len(seqs) == len(set(seqs)) == len(sent) + 1
+    finally:
+        agent.stop()
