@@ -223,11 +223,14 @@ def test_a_face_worker_killed_mid_request_costs_that_request_only(
         killed = None
         for _attempt in range(5):  # the job must still be running when we kill: retry if it was quicker
             answer: list[httpx.Response] = []
-            t = threading.Thread(target=lambda: answer.append(
-                api.post("/api/v1/recognition/identify", files={"file": ("m.jpg", slow)})))
+
+            def ask(into: list[httpx.Response] = answer) -> None:
+                into.append(api.post("/api/v1/recognition/identify", files={"file": ("m.jpg", slow)}))
+
+            t = threading.Thread(target=ask)
             t.start()
-            wait_for(lambda: api.health()["face_engine"]["busy"] == 1 or not t.is_alive(), timeout=30,
-                     interval=0.02, what="the worker busy with the request")
+            wait_for(lambda t=t: api.health()["face_engine"]["busy"] == 1 or not t.is_alive(),  # type: ignore[misc]
+                     timeout=30, interval=0.02, what="the worker busy with the request")
             workers = _face_workers(hub.proc.pid)
             if t.is_alive() and len(workers) == 1:
                 os.kill(workers[0], signal.SIGKILL)
