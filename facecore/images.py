@@ -6,6 +6,7 @@ import io
 import threading
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -31,33 +32,46 @@ class ImageError(ValueError):
         self.message = message
 
 
+def open_image(source: bytes | str | Path | BinaryIO, *, max_pixels: int) -> Image.Image:
+    """Open an image and check its pixel count from the header alone: no pixel is decoded yet.
+
+    The one place for the decompression-bomb rule (face photos here, print images in
+    hub.printing.documents): a 21 KB PNG can declare 13,300×13,300 pixels, 1.7 GB once converted.
+    Raises ImageError (empty, not_an_image, corrupt_image, too_many_pixels).
+    """
+    if isinstance(source, bytes):
+        if not source:
+            raise ImageError("empty", "no image data")
+        source = io.BytesIO(source)
+    with warnings.catch_warnings():
+        # PIL warns (or raises) on big images by its own global limit; ours is the one that counts.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(source)
+        except Image.DecompressionBombError as exc:
+            raise ImageError("too_many_pixels", f"image is larger than allowed ({exc})") from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise ImageError("not_an_image", "data is not a recognised image format") from exc
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        image.close()
+        raise ImageError("corrupt_image", f"invalid image size {width}x{height}")
+    if width * height > max_pixels:
+        image.close()
+        raise ImageError("too_many_pixels", f"{width}x{height} = {width * height} pixels exceeds {max_pixels}")
+    return image
+
+
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode JPEG/PNG/... bytes into an RGB uint8 array (H, W, 3) with EXIF orientation applied.
 
     The pixel count is checked from the header before any pixel is decoded, so a decompression
     bomb costs a few microseconds, not gigabytes.
     """
-    if not data:
-        raise ImageError("empty", "no image data")
-    with warnings.catch_warnings():
-        # PIL warns (or raises) on big images by its own global limit; ours is the one that counts.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError as exc:
-            raise ImageError("too_many_pixels", f"image is larger than allowed ({exc})") from exc
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise ImageError("not_an_image", "data is not a recognised image format") from exc
-        width, height = image.size
-        if width <= 0 or height <= 0:
-            raise ImageError("corrupt_image", f"invalid image size {width}x{height}")
-        if width * height > max_pixels:
-            raise ImageError(
-                "too_many_pixels", f"{width}x{height} = {width * height} pixels exceeds {max_pixels}"
-            )
-        if image.mode not in _SUPPORTED_MODES:
-            raise ImageError("unsupported_mode", f"image mode {image.mode!r} is not supported")
-        return _load_rgb(image)
+    image = open_image(data, max_pixels=max_pixels)
+    if image.mode not in _SUPPORTED_MODES:
+        raise ImageError("unsupported_mode", f"image mode {image.mode!r} is not supported")
+    return _load_rgb(image)
 
 
 def _load_rgb(image: Image.Image) -> np.ndarray:

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     ingest_store_process: bool = Field(
         default=True, description="Validate and store events in a child process (uses a second core)")
     command_default_ttl_s: float = Field(default=60, ge=1)
+    # Request bodies are counted as they arrive (chunked ones too), so no client makes the hub hold more.
+    http_max_body_mb: float = Field(default=2, gt=0, description="Largest request body outside upload routes")
+    face_max_upload_mb: float = Field(default=40, gt=0, description="Largest request to a face route "
+                                      "(enrolment photos, identify, verify, remote check-in, release by face)")
+    firmware_max_upload_mb: float = Field(default=512, gt=0, description="Largest firmware upload")
+    form_max_fields: int = Field(default=20, ge=1, description="Non-file fields in one multipart form")
+    form_max_files: int = Field(default=16, ge=1, description="File parts in one multipart form")
+    form_max_field_kb: float = Field(default=16, gt=0, description="Largest non-file form field")
     # Face check-in: enrolment photos are discarded after encoding unless kept on purpose.
     keep_enrolment_photos: bool = False
     # Face work runs in worker processes (a native crash costs one request, not the hub).
@@ -87,6 +95,10 @@ class Settings(BaseSettings):
     face_worker_max_rss_mb: int = Field(default=1536, ge=200, description="Recycle a worker that grew past this")
     snapshot_retention_days: float = Field(default=7, ge=0, description="0: keep no check-in snapshots")
     print_max_upload_mb: float = Field(default=200, gt=0, description="Largest accepted print upload")
+    # 25 MP: a 24 MP camera photo or an A3 page at 300 dpi. Converting one costs up to ~7 bytes a pixel
+    # (RGBA decode + RGB page), so this bounds the hub's memory per image upload (~175 MB at the default).
+    print_max_image_pixels: int = Field(default=25_000_000, ge=1,
+                                        description="Largest image (width × height) converted for printing")
     print_hold_ttl_h: float = Field(default=8, gt=0, description="Held (secure release) jobs expire after")
     print_retention_days: float = Field(default=7, ge=0, description="Job files kept after a job ends")
     print_url_ttl_s: int = Field(default=900, ge=10, description="Lifetime of a box's signed download URL")

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from hub.api.limits import RequestLimitMiddleware, RequestLimits, form_rules
 from hub.api.routes import ROUTERS
 from hub.auth.passwords import hash_password
 from hub.auth.tokens import Role
@@ -59,11 +60,12 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app(settings: Settings | None = None, *, runtime: HubRuntime | None = None) -> FastAPI:
     """Build the app. Pass ``runtime`` to share one already built (tests, demo); else it is built
     and started by the lifespan from ``settings``."""
+    cfg = runtime.settings if runtime is not None else (settings or Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = runtime is None
-        rt = runtime if runtime is not None else await run_in_threadpool(build_runtime, settings or Settings())
+        rt = runtime if runtime is not None else await run_in_threadpool(build_runtime, cfg)
         app.state.runtime = rt
         await run_in_threadpool(ensure_admin, rt)
         if own:
@@ -75,8 +77,13 @@ def create_app(settings: Settings | None = None, *, runtime: HubRuntime | None =
             if own:
                 await run_in_threadpool(rt.stop)
 
+    rules = form_rules(cfg)
+    # Starlette's own form limits as a backstop (url-encoded forms); multipart forms meet the same
+    # rules earlier, in RequestLimitMiddleware, with a 413/422 that names the setting.
     app = FastAPI(title="OfficeHub", version="0.1.0", lifespan=lifespan,
-                  description="Smart-office device hub: face check-in, cloud print, device fleet.")
+                  description="Smart-office device hub: face check-in, cloud print, device fleet.",
+                  form_limits={"max_fields": rules.max_fields, "max_files": rules.max_files,
+                               "max_part_size": rules.max_field_bytes})
     if runtime is not None:
         app.state.runtime = runtime
 
@@ -94,4 +101,6 @@ def create_app(settings: Settings | None = None, *, runtime: HubRuntime | None =
 
     for router in ROUTERS:
         app.include_router(router)
+    paths = [getattr(route, "path", "") for router in ROUTERS for route in router.routes]
+    app.add_middleware(RequestLimitMiddleware, limits=RequestLimits.from_settings(cfg, route_paths=paths))
     return app

@@ -14,6 +14,7 @@ from reportlab.pdfgen import canvas
 
 from hub.printing import documents
 from hub.printing.documents import DocumentError, inspect_pdf, prepare_document
+from tests.support.hostile import palette_png_bomb
 
 
 def make_pdf(path: Path, pages: int) -> Path:
@@ -70,6 +71,48 @@ def test_images_become_one_page_pdfs(tmp_path: Path, fmt: str, mode: str, mime: 
     box = reader.pages[0].mediabox
     assert float(box.width) <= 8.27 * 72 + 1 and float(box.height) <= 11.69 * 72 + 1
     assert doc.sha256 == hashlib.sha256(doc.path.read_bytes()).hexdigest()
+
+
+def test_an_image_over_the_pixel_cap_is_refused_from_its_header(tmp_path: Path) -> None:
+    # 21 KB on disk, 13,300×13,300 declared: refused before a pixel is decoded.
+    src = tmp_path / "bomb.png"
+    src.write_bytes(palette_png_bomb())
+    store = tmp_path / "store"
+    with pytest.raises(DocumentError) as info:
+        prep(src, store)
+    assert info.value.code == "image_too_large"
+    assert "13300x13300" in info.value.message and "OFFICEHUB_PRINT_MAX_IMAGE_PIXELS" in info.value.message
+    assert not store.exists() or list(store.iterdir()) == []
+    # The cap is a parameter (the hub passes print_max_image_pixels).
+    photo = tmp_path / "photo.jpg"
+    Image.new("RGB", (2000, 1500), "blue").save(photo, "JPEG")
+    with pytest.raises(DocumentError) as info:
+        prepare_document(src=photo, filename="photo.jpg", content_type=None, dst_dir=store,
+                         max_image_pixels=2_999_999)
+    assert info.value.code == "image_too_large"
+    assert prepare_document(src=photo, filename="photo.jpg", content_type=None, dst_dir=store,
+                            max_image_pixels=3_000_000).pages == 1
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_transparent_images_print_on_white(tmp_path: Path, mode: str) -> None:
+    src = tmp_path / "logo.png"
+    if mode == "P":
+        im = Image.new("P", (300, 200), 0)
+        im.putpalette([0, 0, 0, 255, 0, 0])
+        im.info["transparency"] = 0
+        im.paste(1, (100, 50, 200, 150))
+        im.save(src, "PNG", transparency=0)
+    else:
+        im = Image.new(mode, (300, 200), (0, 0) if mode == "LA" else (0, 0, 0, 0))
+        im.paste((200, 255) if mode == "LA" else (255, 0, 0, 255), (100, 50, 200, 150))
+        im.save(src, "PNG")
+    doc = prep(src, tmp_path / "store")
+    page = PdfReader(doc.path).pages[0].images[0].image
+    assert page is not None
+    rgb = page.convert("RGB")
+    assert min(rgb.getpixel((5, 5))) > 240  # transparent corner → white paper, not black
+    assert rgb.getpixel((150, 100)) != rgb.getpixel((5, 5))  # the opaque part is still there
 
 
 @pytest.mark.parametrize(("name", "content", "code"), [

@@ -43,7 +43,8 @@ class PrintRefused(Exception):
         self.status, self.message, self.code = status, message, code
 
 
-_DOC_STATUS = {"empty": 400, "unsupported_type": 415, "office_conversion_unavailable": 415}
+# image_too_large is 413 like a face photo with too many pixels (the decoded size is what is too large).
+_DOC_STATUS = {"empty": 400, "unsupported_type": 415, "office_conversion_unavailable": 415, "image_too_large": 413}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,8 @@ class JobService:
         box_id, queue_name = self._resolve_printer(req.printer)
         try:
             doc = prepare_document(src=upload.path, filename=upload.filename or "document",
-                                   content_type=upload.content_type, dst_dir=self.files)
+                                   content_type=upload.content_type, dst_dir=self.files,
+                                   max_image_pixels=self.rt.settings.print_max_image_pixels)
         except DocumentError as exc:
             raise PrintRefused(_DOC_STATUS.get(exc.code, 422), exc.message, exc.code) from exc
         try:
