@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from hub.domain.biometrics import without_biometrics
+
 
 @dataclass(frozen=True, slots=True)
 class LiveMessage:
@@ -36,7 +38,9 @@ class LiveFeed:
         """Callable from any thread; a slow subscriber loses its oldest messages, never blocks the hub."""
         if not self._subs:
             return
-        msg = LiveMessage(kind, data, datetime.now(UTC).isoformat())
+        # Redacted here, where every publisher passes: an edge punch's face encoding (stored until
+        # the hub re-verifies it) must not reach the console, as the REST views never show it.
+        msg = LiveMessage(kind, without_biometrics(data), datetime.now(UTC).isoformat())
         with self._lock:
             subs = list(self._subs)
         for loop, q in subs:
