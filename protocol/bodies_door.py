@@ -52,9 +52,9 @@ class OpenDoorArgs(Body):
 # Gallery sync: the hub versions every template add/delete. Terminals ask ``req/gallery_sync``
 # with the version they hold and get the next page of changes in version order. Templates travel
 # AES-256-GCM encrypted under a per-device key (facecore.transit: HKDF of the hub secret with the
-# device id); the key itself is returned once in the response when ``want_key`` is set. It
-# travels only on the device's own ``res`` topic, which the broker ACL lets no other device read
-# (use TLS listeners in production). Response data:
+# device id); the key itself is returned once in the response when ``want_key`` is set. Only door
+# terminals may ask (protocol/senders.py). The key travels only on the device's own ``res`` topic,
+# which the broker ACL lets no other device read (use TLS listeners in production). Response data:
 #   version: int (hub version after the returned changes), has_more: bool, key: str | None (base64),
 #   changes: [{version, op: add|delete, template_id, employee_id, sealed: str | None}],
 #   access: {restricted: bool, groups: [{name, members: [employee_id], schedule: [{days, start, end}], tz}]}

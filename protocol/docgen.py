@@ -7,6 +7,7 @@ import json
 import protocol  # noqa: F401  (registers every body model)
 from protocol.contract import TOPICS
 from protocol.events import COMMAND_ARGS, EVENT_BODIES, REQUEST_BODIES
+from protocol.senders import ANY_KIND, EVENT_SENDERS, REQUEST_SENDERS
 from protocol.topics import PROTOCOL_VERSION, ROOT
 
 HEADER = f"""# OfficeHub MQTT device contract (v{PROTOCOL_VERSION})
@@ -42,6 +43,19 @@ def render() -> str:
     for t in TOPICS:
         out.append(f"| `{t.pattern}` | {t.direction} | {t.qos} | {t.retained} | `{t.model.__name__}` "
                    f"| {t.purpose} |")
+    out.append("\n## Who may send what\n")
+    out.append("A device's kind is fixed by the hub when it is provisioned (the claim token names it; an "
+               "auto-registered demo device keeps the kind of its first `info`). An `info` announcing another "
+               "kind is refused and raises an alert. Events and requests from a kind not listed below are "
+               "refused: a request gets an error response starting `wrong_kind:`, an event is dead-lettered "
+               "(and acked). A device that has not announced its kind yet gets `kind_unknown:` for "
+               "kind-specific messages and its events are not acked, so they are delivered again later.\n")
+    out.append("| message | sent by |")
+    out.append("|---|---|")
+    for label, table in (("event", EVENT_SENDERS), ("request", REQUEST_SENDERS)):
+        for name in sorted(table):
+            kinds = "any kind" if table[name] == ANY_KIND else ", ".join(sorted(k.value for k in table[name]))
+            out.append(f"| {label} `{name}` | {kinds} |")
     out.append("\n## Envelopes\n")
     for t in TOPICS:
         out.append(f"### {t.model.__name__} (`{t.pattern}`)\n")

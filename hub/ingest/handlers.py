@@ -36,6 +36,18 @@ class DeviceChange:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceRefusal:
+    """A device sent something its kind may not send, or tried to change its kind (refused by the
+    ingest and reported to listeners after the batch commits, e.g. to raise an alert)."""
+
+    device_id: str
+    code: str  # "kind_change", "wrong_kind"
+    message: str
+    kind: str | None  # the kind the hub holds for the device
+    what: str  # e.g. "info", "event punch", "request gallery_sync"
+
+
 class RequestRefused(Exception):
     """Raised by a request handler to answer ``status=error`` with this message."""
 
@@ -45,6 +57,7 @@ EventHandler = Callable[[StoredEvent], None]
 RequestHandler = Callable[[str, Request, BaseModel | None], dict[str, Any]]
 CommandAckHandler = Callable[[str, str, CommandAck], None]  # (device_id, command name, ack)
 DeviceListener = Callable[[DeviceChange], None]
+RefusalListener = Callable[[DeviceRefusal], None]
 
 
 @dataclass
@@ -53,6 +66,7 @@ class HandlerRegistry:
     requests: dict[str, RequestHandler] = field(default_factory=dict)
     command_acks: dict[str, list[CommandAckHandler]] = field(default_factory=dict)
     device_listeners: list[DeviceListener] = field(default_factory=list)
+    refusal_listeners: list[RefusalListener] = field(default_factory=list)
 
     def on_event(self, event_type: str, handler: EventHandler) -> None:
         self.events.setdefault(event_type, []).append(handler)
@@ -67,6 +81,9 @@ class HandlerRegistry:
 
     def on_device_change(self, listener: DeviceListener) -> None:
         self.device_listeners.append(listener)
+
+    def on_device_refusal(self, listener: RefusalListener) -> None:
+        self.refusal_listeners.append(listener)
 
     def handles(self, event_type: str) -> bool:
         return bool(self.events.get(event_type))

@@ -16,6 +16,17 @@ class UnknownDevice(Exception):
     pass
 
 
+class KindChangeRefused(Exception):
+    """An ``info`` announcing another kind than the hub holds. The hub fixes a device's kind when it
+    is provisioned (or, for an auto-registered demo device, at its first ``info``): a print box that
+    re-announces itself as a door terminal must not gain a door terminal's rights."""
+
+    def __init__(self, device_id: str, *, stored: str, announced: str) -> None:
+        super().__init__(f"{device_id} is a {stored}; its info announces a {announced} (refused, the kind "
+                         "is fixed when a device is provisioned)")
+        self.device_id, self.stored, self.announced = device_id, stored, announced
+
+
 def get_or_register(session: Session, device_id: str, *, auto_register: bool) -> Device:
     dev = session.get(Device, device_id)
     if dev is None:
@@ -44,6 +55,8 @@ def apply_device_message(session: Session, *, device_id: str, payload: p.Payload
             # An offline Will from an older session must not mark the current session offline.
             dev.online, reason = False, "will"
     elif isinstance(payload, p.DeviceInfo):
+        if dev.kind is not None and dev.kind != payload.kind.value:
+            raise KindChangeRefused(device_id, stored=dev.kind, announced=payload.kind.value)
         dev.kind, dev.model, dev.firmware = payload.kind.value, payload.model, payload.firmware
         dev.capabilities, dev.ip, dev.started_at = list(payload.capabilities), payload.ip, payload.started_at
         if not retained:
@@ -61,8 +74,9 @@ def apply_device_message(session: Session, *, device_id: str, payload: p.Payload
     return None
 
 
-def known_device_ids(session: Session, ids: set[str]) -> set[str]:
+def known_device_kinds(session: Session, ids: set[str]) -> dict[str, str | None]:
+    """Registered, not revoked devices among ``ids`` with their kind (None: not announced yet)."""
     if not ids:
-        return set()
-    rows = session.execute(select(Device.id).where(Device.id.in_(ids), Device.revoked.is_(False)))
-    return {r[0] for r in rows}
+        return {}
+    rows = session.execute(select(Device.id, Device.kind).where(Device.id.in_(ids), Device.revoked.is_(False)))
+    return {r[0]: r[1] for r in rows}

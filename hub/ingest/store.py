@@ -3,17 +3,25 @@ command acks. Returns what to ack and what to hand to features once the transact
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from hub.db.models.core import DeadLetter, DeviceCommand
+from hub.domain.biometrics import without_biometrics
 from hub.ingest.classify import Accepted, Rejected
 from hub.ingest.event_insert import insert_events
-from hub.ingest.handlers import DeviceChange, StoredEvent
-from hub.ingest.registry_updates import UnknownDevice, apply_device_message, known_device_ids
+from hub.ingest.handlers import DeviceChange, DeviceRefusal, StoredEvent
+from hub.ingest.registry_updates import (
+    KindChangeRefused,
+    UnknownDevice,
+    apply_device_message,
+    known_device_kinds,
+)
 from protocol import payloads as p
+from protocol.senders import EVENT_SENDERS, REQUEST_SENDERS, may_send, refusal
 from protocol.topics import Channel
 
 DEAD_LETTER_KEEP_BYTES = 64 * 1024
@@ -31,6 +39,7 @@ class BatchOutcome:
     requests: list[Accepted] = field(default_factory=list)
     refused_requests: list[tuple[Accepted, str]] = field(default_factory=list)
     command_acks: list[tuple[str, str, p.CommandAck]] = field(default_factory=list)
+    refusals: list[DeviceRefusal] = field(default_factory=list)
     dead_letters: int = 0
     duplicates: int = 0
     stored: int = 0
@@ -43,16 +52,30 @@ class BatchOutcome:
         self.requests += other.requests
         self.refused_requests += other.refused_requests
         self.command_acks += other.command_acks
+        self.refusals += other.refusals
         self.dead_letters += other.dead_letters
         self.duplicates += other.duplicates
         self.stored += other.stored
         return self
 
 
+def _kept_payload(payload: bytes) -> bytes:
+    """What a dead letter keeps of a payload: a face encoding in it (a refused punch) is biometric
+    data, which the hub keeps only encrypted and only until a punch is decided, so it is redacted."""
+    if b'"encoding"' in payload:
+        try:
+            obj = json.loads(payload)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            payload = json.dumps(without_biometrics(obj)).encode()
+    return bytes(payload[:DEAD_LETTER_KEEP_BYTES])
+
+
 def _dead_letter(session: Session, rej: Rejected) -> None:
     session.add(DeadLetter(received_at=rej.raw.received_at, topic=rej.raw.topic[:512], device_id=rej.device_id,
                            reason=rej.reason, detail=rej.detail[:4000], size=len(rej.raw.payload),
-                           payload=bytes(rej.raw.payload[:DEAD_LETTER_KEEP_BYTES])))
+                           payload=_kept_payload(rej.raw.payload)))
 
 
 def persist_batch(session: Session, items: list[Accepted | Rejected], *, handled_types: frozenset[str],
@@ -79,6 +102,11 @@ def persist_batch(session: Session, items: list[Accepted | Rejected], *, handled
                                                item.device_id))
                 out.dead_letters += 1
                 continue
+            except KindChangeRefused as exc:
+                _dead_letter(session, Rejected(item.raw, "kind_change", str(exc), item.device_id))
+                out.dead_letters += 1
+                out.refusals.append(DeviceRefusal(item.device_id, "kind_change", str(exc), exc.stored, "info"))
+                continue
             if change:
                 out.device_changes.append(change)
         elif item.channel == Channel.EVENTS:
@@ -102,11 +130,20 @@ def persist_batch(session: Session, items: list[Accepted | Rejected], *, handled
     session.flush()
 
     device_ids = {e.device_id for e in events} | {r.device_id for r in out.requests}
-    known = known_device_ids(session, device_ids)
+    known = known_device_kinds(session, device_ids)
     for req in list(out.requests):
         if req.device_id not in known:
             out.requests.remove(req)
             out.refused_requests.append((req, f"device {req.device_id} is not registered"))
+            continue
+        kind, senders = known[req.device_id], REQUEST_SENDERS.get(req.action or "")
+        if not may_send(kind, senders):
+            # One rule for every request (protocol/senders.py), before any feature handler runs.
+            code, reason = refusal(kind, f"request {req.action}", senders)
+            out.requests.remove(req)
+            out.refused_requests.append((req, reason))
+            if kind is not None:
+                out.refusals.append(DeviceRefusal(req.device_id, code, reason, kind, f"request {req.action}"))
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     for acc in events:
@@ -117,6 +154,16 @@ def persist_batch(session: Session, items: list[Accepted | Rejected], *, handled
             _dead_letter(session, Rejected(acc.raw, "unknown_device",
                                            f"event {ev.event_id} from unregistered device {acc.device_id}",
                                            acc.device_id))
+            out.dead_letters += 1
+            continue
+        kind, senders = known[acc.device_id], EVENT_SENDERS.get(ev.type)
+        if not may_send(kind, senders):
+            code, reason = refusal(kind, f"event {ev.type}", senders)
+            _dead_letter(session, Rejected(acc.raw, code, reason, acc.device_id))
+            if kind is not None:  # never acceptable from this device: acked so it stops resending
+                out.acks.setdefault(acc.device_id, []).append(ev.event_id)
+                out.refusals.append(DeviceRefusal(acc.device_id, code, reason, kind, f"event {ev.type}"))
+            # else not announced yet: not acked, so the device delivers it again once its kind is known
             out.dead_letters += 1
             continue
         out.acks.setdefault(acc.device_id, []).append(ev.event_id)

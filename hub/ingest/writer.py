@@ -132,6 +132,10 @@ class IngestWriter:
         for change in outcome.device_changes:
             for listener in self.registry.device_listeners:
                 self._safe(listener, change)
+        for refused in outcome.refusals:
+            log.warning("refused from %s (%s): %s", refused.device_id, refused.what, refused.message)
+            for on_refusal in self.registry.refusal_listeners:
+                self._safe(on_refusal, refused)
         if self.on_stored is not None:
             self._safe(self.on_stored, outcome)
 

@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 def gallery_page(face: FaceService, *, device_id: str, body: GallerySyncRequest) -> dict[str, Any]:
     """The next page of changes after ``since_version``. Adds for templates deleted since, or of
-    employees this door does not admit, are left out (terminals treat unknown deletes as no-ops)."""
+    employees this door does not admit, are left out (terminals treat unknown deletes as no-ops).
+    Only door terminals get here: the ingest refuses ``gallery_sync`` from any other kind
+    (protocol/senders.py), so no other device sees a template or its key."""
     key = derive_device_key(face.secret, device_id)
     with face.sessions() as s:
         rows = s.execute(select(GalleryChange).where(GalleryChange.version > body.since_version)

@@ -75,6 +75,7 @@ def setup(rt: HubRuntime) -> None:
     rt.registry.on_event("door", fleet.watchers.on_door_event)
     rt.registry.on_event("alarm", fleet.watchers.on_alarm_event)
     rt.registry.on_device_change(fleet.watchers.on_device_change)
+    rt.registry.on_device_refusal(fleet.watchers.on_device_refusal)
     rt.timers.every(st.config_reconcile_s, fleet.config.reconcile, name="fleet-config-reconcile")
     rt.timers.every(st.rollout_tick_s, fleet.rollouts.tick, name="fleet-rollouts")
     rt.timers.every(min(30.0, max(1.0, st.alert_offline_after_s / 4)), fleet.watchers.offline_check,

@@ -1,4 +1,5 @@
-"""Alert sources: devices offline too long, printer faults in print-box state, door and alarm events."""
+"""Alert sources: devices offline too long, printer faults in print-box state, door and alarm events,
+devices refused for acting beyond their kind."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import or_, select
 from hub.db.models.core import Device
 from hub.db.models.fleet import FleetDevice
 from hub.db.session import transaction
-from hub.ingest.handlers import DeviceChange, StoredEvent
+from hub.ingest.handlers import DeviceChange, DeviceRefusal, StoredEvent
 from hub.services.fleet.alerts import raise_alert, resolve_key
 from hub.services.fleet.provisioning import ensure_fleet_row
 
@@ -98,3 +99,13 @@ class Watchers:
                     severity=str(ev.data.get("severity", "warning")), device_id=ev.device_id,
                     message=str(ev.data.get("message") or ev.data.get("code")),
                     details={"event_id": ev.event_id, **dict(ev.data.get("details") or {})})
+
+    def on_device_refusal(self, refused: DeviceRefusal) -> None:
+        """A device claimed another kind or sent what its kind may not (a print box asking for the
+        face gallery): a compromised or misconfigured device, for an admin to look at. One open
+        alert per device and cause; repeats bump its count."""
+        severity = "critical" if refused.code == "kind_change" else "warning"
+        raise_alert(self.rt, kind=f"device_{refused.code}"[:48], severity=severity, device_id=refused.device_id,
+                    message=f"{refused.device_id} ({refused.kind}) refused: {refused.message}",
+                    details={"what": refused.what, "kind": refused.kind},
+                    dedupe_key=f"device_{refused.code}:{refused.device_id}:{refused.what}")
