@@ -101,27 +101,29 @@ def test_per_device_threshold_from_device_config(mode: str, request: pytest.Fixt
     fleet: SimFleet = request.getfixturevalue(mode)
     door = fleet.doors[0]
     probe = images("probe/biden")[0]
-    strict = {"face_policy": {"threshold": 0.2, "cooldown_s": 0}}
-    # The fleet feature's apply_config: the terminal applies it and reports it in its state.
-    cmd = face_hub.rt.commands.send(device_id=door.device_id, name="apply_config",
-                                    args={"version": 7, "config": strict})
-    wait_for(lambda: (c := face_hub.rt.commands.get(cmd.id)) is not None and c.state == "acked", timeout=20)
+    api, h = face_hub.api, face_hub.headers
+
+    def set_policy(policy: dict[str, object] | None) -> None:
+        # The hub's desired config for the device: pushed with apply_config, applied by the terminal
+        # (edge matching) and used by the hub itself (thin matching, edge re-verification).
+        res = api.patch(f"/api/v1/devices/{door.device_id}/config", headers=h, json={"values": {"face_policy": policy}})
+        assert res.status_code == 200, res.text
 
     def reported() -> bool:
-        res = face_hub.api.get(f"/api/v1/devices/{door.device_id}", headers=face_hub.headers).json()
+        res = api.get(f"/api/v1/devices/{door.device_id}", headers=h).json()
         return bool(res["reported_state"].get("config", {}).get("face_policy"))
 
+    set_policy({"threshold": 0.2, "cooldown_s": 0})
     wait_for(reported, timeout=20)
     result = fleet.see(door, probe)
     assert (result.decision, result.opened) == ("ambiguous", False), result
     assert result.threshold == 0.2
     bad = face_hub.rt.commands.send(device_id=door.device_id, name="apply_config",
-                                    args={"version": 8, "config": {"face_policy": {"thresold": 0.5}}})
+                                    args={"version": 99, "config": {"face_policy": {"thresold": 0.5}}})
     final = wait_for(lambda: (c := face_hub.rt.commands.get(bad.id)) is not None and c.state != "sent"
                      and c.state != "pending" and c, timeout=20)
     assert final.state == "failed" and "thresold" in (final.error or "")
-    cmd = face_hub.rt.commands.send(device_id=door.device_id, name="apply_config", args={"version": 9, "config": {}})
-    wait_for(lambda: (c := face_hub.rt.commands.get(cmd.id)) is not None and c.state == "acked", timeout=20)
+    set_policy(None)
     wait_for(lambda: not reported(), timeout=20)
     assert fleet.see(door, probe).opened
 

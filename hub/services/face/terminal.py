@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from facecore.images import ImageError
 from facecore.models import MODEL_ID
@@ -37,6 +38,7 @@ from hub.services.access.rules import may_open
 from hub.services.attendance.punches import PunchIn, record_punch, record_rejection
 from hub.services.face.service import FaceService
 from hub.services.face.workers import FaceEngineUnavailable
+from hub.services.fleet.config import desired_config
 from hub.services.live import LiveFeed
 from protocol.bodies_door import IdentifyRequest, PunchEvent
 from protocol.payloads import DeviceKind, Request
@@ -118,15 +120,19 @@ class TerminalHandlers:
             return voter.add(decision) is not None
 
     def _policy_for(self, device_id: str) -> MatchPolicy:
-        """The device's reported config may carry ``face_policy`` / ``match_threshold`` overrides."""
+        """The hub's policy for this terminal: its ``face_policy`` in the hub's desired config for the
+        device (fleet config layers), else the hub default. Never the config the device reports: a
+        terminal reporting threshold 0.99 would have the hub open the door to strangers."""
         with self.sessions() as s:
-            dev = s.get(Device, device_id)
-            config = ((dev.reported_state or {}).get("config") or {}) if dev else {}
+            return self._policy_in(s, device_id)
+
+    def _policy_in(self, s: Session, device_id: str) -> MatchPolicy:
+        config = desired_config(s, device_id)
         try:
             overrides = device_policy_overrides(config)
             return self.face.policy.with_overrides(overrides) if overrides else self.face.policy
         except (ValueError, TypeError):
-            log.warning("%s reports an invalid face policy in %r; using the hub default", device_id, config)
+            log.warning("the desired face policy of %s is unusable (%r); using the hub default", device_id, config)
             return self.face.policy
 
     # --- edge -------------------------------------------------------------------------------
@@ -192,7 +198,7 @@ class TerminalHandlers:
         emp = s.get(Employee, claimed)
         if emp is None or emp.erased_at is not None or not emp.active:
             return f"unknown_employee: {claimed} is not an active employee", None, None, None
-        policy = self.face.policy
+        policy = self._policy_in(s, ev.device_id)  # the policy the hub gave this terminal, as in thin mode
         enc = np.asarray(body.encoding, dtype=np.float32)
         decision = decide(self.face.gallery.search(enc), face_px=max(body.face_px, policy.min_face_px),
                           blur=policy.min_blur, policy=policy, gallery_identities=self.face.gallery.identities())

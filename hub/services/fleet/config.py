@@ -56,6 +56,25 @@ def _layers(s: Session, kind: str, group: str | None, overrides: dict[str, Any])
     return layers
 
 
+def desired_config(s: Session, device_id: str) -> dict[str, Any]:
+    """The config the hub wants ``device_id`` to run: its desired values as last computed (what
+    ``apply_config`` sends), or before that the merge of its layers; {} for an unknown device or
+    kind. Never the device's own report: hub-side decisions (e.g. the thin-mode match threshold)
+    must not be steerable by the device."""
+    dev = s.get(Device, device_id)
+    if dev is None or not dev.kind:
+        return {}
+    fleet = s.get(FleetDevice, device_id)
+    if fleet is not None and fleet.config_version:
+        return dict(fleet.desired_config)
+    try:
+        return effective_config(_layers(s, dev.kind, fleet.group if fleet else None,
+                                        dict(fleet.config_overrides) if fleet else {}), kind=dev.kind)
+    except ConfigError as exc:
+        log.warning("no usable desired config for %s: %s", device_id, exc)
+        return {}
+
+
 def _reported(dev: Device) -> dict[str, Any]:
     cfg = (dev.reported_state or {}).get("config")
     return dict(cfg) if isinstance(cfg, dict) else {}
