@@ -137,6 +137,15 @@ class InjectedCamera:
         self._closed = True
 
 
+def simulated_install(version: str, image: Path) -> None:
+    """A simulated device's firmware is the version its A/B slots name: installing the verified
+    image takes no hardware step (``FirmwareFaults`` makes chosen installs fail instead)."""
+
+
+def simulated_switch(version: str) -> None:
+    """Likewise switching back to the previous slot on a rollback."""
+
+
 class FirmwareFaults:
     """Which simulated devices fail a firmware install: a fixed set of ids and/or a seeded rate.
 

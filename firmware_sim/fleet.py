@@ -14,7 +14,14 @@ from devices.door_terminal.face import Frame
 from devices.print_box.agent import PrintBox
 from devices.runtime import DeviceAgent, Runtime
 from facecore.policy import MatchPolicy
-from firmware_sim.adapters import FirmwareFaults, SimulatedDoorContact, SimulatedLock, SimulatedPrinter
+from firmware_sim.adapters import (
+    FirmwareFaults,
+    SimulatedDoorContact,
+    SimulatedLock,
+    SimulatedPrinter,
+    simulated_install,
+    simulated_switch,
+)
 from firmware_sim.print_backend import SimPrintBackend
 
 log = logging.getLogger(__name__)
@@ -88,6 +95,9 @@ class SimFleet:
             self.printboxes.append(PrintBox(device_id=did, workdir=self.workdir / did, printers=printers,
                                             backend=printers, rng=random.Random(self.rng.random()),
                                             **common))  # type: ignore[arg-type]
+        for d in self.devices:
+            # A simulated restart (new boot id, fresh birth messages) is this simulator's reboot.
+            d.agent.fleet.reboot_hook = d.agent.soft_reboot
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -137,11 +147,12 @@ class SimFleet:
         return all(d.face.synced.wait(timeout) for d in self.doors if d.face is not None and d.face.mode == "edge")
 
     def enable_firmware(self, *, public_key_b64: str, faults: FirmwareFaults | None = None) -> None:
-        """Trust the hub's firmware key on every device; ``faults`` picks which installs fail."""
+        """Trust the hub's firmware key and plug in the simulated installer on every device;
+        ``faults`` picks which installs fail."""
         for d in self.devices:
             d.agent.fleet.trust_firmware_key(public_key_b64)
-            if faults is not None:
-                d.agent.fleet.install_hook = faults.hook_for(d.device_id)
+            d.agent.fleet.install_hook = faults.hook_for(d.device_id) if faults is not None else simulated_install
+            d.agent.fleet.switch_hook = simulated_switch
 
     def device(self, device_id: str) -> SimDevice:
         for d in self.devices:

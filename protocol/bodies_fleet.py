@@ -42,7 +42,8 @@ class FirmwareEvent(Body):
     version: str = Field(min_length=1, max_length=64)
     state: str = Field(pattern=r"^(downloading|verifying|applying|succeeded|failed|rolled_back)$")
     error: str | None = Field(default=None, max_length=1000,
-                              description="failed: e.g. hash_mismatch, bad_signature, download, apply")
+                              description="failed: e.g. unsupported (no installer: nothing installed), "
+                                          "hash_mismatch, bad_signature, download, apply")
     progress_pct: float | None = Field(default=None, ge=0, le=100)
 
 

@@ -47,7 +47,8 @@ class PrintJobEvent(Body):
     reasons: list[str] = Field(default_factory=list, max_length=32)  # CUPS job/printer-state-reasons
     pages_printed: int | None = Field(default=None, ge=0)  # job-impressions-completed, when known
     # Stable failure code for ``failed`` (download_failed, checksum_mismatch, queue_not_found,
-    # cups_unavailable, cups_aborted, ...), used by the hub's retry rule.
+    # cups_unavailable, cups_aborted, cups_job_lost: CUPS forgot the job, outcome unknown, ...),
+    # used by the hub's retry rule.
     error_code: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,63}$")
     message: str = Field(default="", max_length=1000)
 

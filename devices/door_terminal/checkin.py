@@ -28,7 +28,7 @@ from PIL import Image
 
 from devices.door_terminal.face import FaceSource, Frame
 from devices.door_terminal.face_crop import FaceCropper
-from devices.door_terminal.gallery_store import LocalGallery
+from devices.door_terminal.gallery_store import LocalGallery, drop_employee_rows
 from devices.door_terminal.lock import Lock
 from devices.runtime import DeviceAgent, RequestTimeout
 from facecore.images import decode_image, load_image_file
@@ -102,8 +102,7 @@ class FaceCheckin:
             agent.on_command("sync_gallery", self._cmd_sync)
             agent.on_command("delete_templates", self._cmd_delete)
         else:
-            # Thin terminals hold no templates; acking lets the hub's erasure tracking complete.
-            agent.on_command("delete_templates", lambda _args: {"removed": 0, "holds_templates": False})
+            agent.on_command("delete_templates", self._cmd_delete_thin)
 
     def _apply_policy_config(self, config: dict[str, Any]) -> None:
         """Device config: ``face_policy`` (MatchPolicy overrides, e.g. {"threshold": 0.5}) and
@@ -284,7 +283,7 @@ class FaceCheckin:
                 reset, self._reset_requested = self._reset_requested, False
                 try:
                     self.sync(reset=reset)
-                except (RequestTimeout, RuntimeError, ValueError) as exc:
+                except (RequestTimeout, RuntimeError, ValueError, OSError) as exc:  # OSError: disk full
                     log.warning("%s: gallery sync failed: %s", self.agent.device_id, exc)
                     self._stop.wait(2.0)
                     continue
@@ -303,6 +302,12 @@ class FaceCheckin:
         removed = self.gallery.remove_employee(str(args["employee_id"]))
         self._publish_version()
         return {"removed": removed, "gallery_version": self.gallery.version}
+
+    def _cmd_delete_thin(self, args: dict[str, Any]) -> dict[str, Any]:
+        # Thin terminals match nothing here, but one that ran in edge mode before still has its old
+        # gallery file: the ack says what is really left on this device.
+        removed, left = drop_employee_rows(self.agent.workdir, str(args["employee_id"]))
+        return {"removed": removed, "holds_templates": left > 0}
 
     def _publish_version(self) -> None:
         if self.gallery is None:

@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from devices.print_box.backend import JobStatus, PrintBackend
+from devices.print_box.backend import PrintBackend
 from devices.print_box.cups_options import PrintOptions
 from devices.print_box.cups_worker import CupsError, CupsNotFound, CupsUnavailable
-from devices.print_box.ledger import FINAL, JobLedger
+from devices.print_box.ledger import FINAL, JobLedger, LedgerEntry
 from devices.print_box.queue_names import QueueNames
-from devices.runtime import DeviceAgent
+from devices.runtime import CommandUnsupported, DeviceAgent
 from devices.runtime.executor import TimerHandle
 from protocol.bodies_print import PendingPrintJobs, PrintJobArgs
 
@@ -69,7 +69,7 @@ class JobRunner:
         agent.fleet.config_hooks.append(self.apply_config)
         agent.on_command("print_job", self.on_print_job)
         agent.on_command("cancel_print_job", self.on_cancel)
-        agent.on_command("release_job", lambda args: {"released": False, "note": "jobs arrive released"})
+        agent.on_command("release_job", self.on_release)
 
     def start(self) -> None:
         self._timer = self.agent.runtime.scheduler.call_every(
@@ -99,13 +99,20 @@ class JobRunner:
                 else:
                     entry = None
             if entry is not None and entry.state != "failed":
-                self._report(args.job_id, entry.reported or "sent", force=True)
+                # A finished job re-reports its outcome (a canceled one never said more than that).
+                self._report(args.job_id, entry.state if entry.state in FINAL else entry.reported or "sent")
                 return {"job_id": args.job_id, "duplicate": True, "state": entry.state}
             if entry is None or entry.state == "failed":
                 self.ledger.claim(args.job_id, args.queue)
             self._running.add(args.job_id)
         self._pool.submit(self._run, args)
         return {"job_id": args.job_id, "accepted": True}
+
+    @staticmethod
+    def on_release(raw: dict[str, Any]) -> dict[str, Any]:
+        # The hub does secure release itself and offers jobs already released: nothing is held here.
+        raise CommandUnsupported("this box holds no jobs to release: the hub releases held jobs and then "
+                                 "offers them; nothing was released")
 
     def _find(self, title: str) -> int | None:
         try:
@@ -131,10 +138,17 @@ class JobRunner:
             opts = args.options
             options = PrintOptions(copies=opts.copies, duplex=opts.duplex, color=opts.color,
                                    page_ranges=opts.page_ranges, media=opts.media)
+            if self._canceled(args.job_id):
+                return  # canceled while it downloaded: it never reaches CUPS
             cups_id = self.backend.submit(queue=self.queue_names.to_cups(args.queue), path=path, title=args.job_id,
                                           options=options)
             self.submitted += 1
-            self.ledger.update(args.job_id, state="sent", cups_job_id=cups_id)
+            with self._lock:
+                canceled = self._canceled(args.job_id)
+                self.ledger.update(args.job_id, state=None if canceled else "sent", cups_job_id=cups_id)
+            if canceled:
+                self._cancel_submitted(args.job_id, cups_id)
+                return
             self._emit(args.job_id, "sent", cups_job_id=cups_id)
         except JobFailed as exc:
             self._fail(args.job_id, exc.code, exc.message)
@@ -170,26 +184,58 @@ class JobRunner:
         if h.hexdigest() != args.sha256:
             raise JobFailed("checksum_mismatch", "the downloaded document does not match its sha256")
 
+    def _canceled(self, job_id: str) -> bool:
+        entry = self.ledger.get(job_id)
+        return entry is not None and entry.state == "canceled"
+
     def _fail(self, job_id: str, code: str, message: str) -> None:
+        if self._canceled(job_id):
+            return  # the cancel already answered for this job
         self.ledger.update(job_id, state="failed")
         self._emit(job_id, "failed", error_code=code, message=message[:1000])
 
     # --- cancel ---------------------------------------------------------------------------
 
     def on_cancel(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Cancel a job; the answer says what CUPS really did (a job that already printed is not canceled)."""
         job_id = str(raw["job_id"])
-        entry = self.ledger.get(job_id)
-        if entry is None:
-            # Not here yet: remember, so a late offer is not printed.
-            self.ledger.claim(job_id, "")
-            self.ledger.update(job_id, state="canceled")
-            self._emit(job_id, "canceled", message="canceled before it reached the box")
-            return {"job_id": job_id, "canceled": True}
-        if entry.state in FINAL:
-            return {"job_id": job_id, "canceled": entry.state == "canceled", "state": entry.state}
-        if entry.cups_job_id is not None:
-            self.backend.cancel(entry.cups_job_id)
-        return {"job_id": job_id, "canceled": True}
+        with self._lock:  # against ``_run`` handing the job to CUPS right now
+            entry = self.ledger.get(job_id)
+            if entry is None:
+                # Not here yet: remember, so a late offer is not printed.
+                self.ledger.claim(job_id, "")
+                self.ledger.update(job_id, state="canceled", reported="canceled")
+                self._emit(job_id, "canceled", message="canceled before it reached the box")
+                return {"job_id": job_id, "canceled": True}
+            if entry.state in FINAL:
+                return {"job_id": job_id, "canceled": entry.state == "canceled", "state": entry.state}
+            if entry.cups_job_id is None:
+                # Still downloading: ``_run`` sees the mark and never submits it.
+                self.ledger.update(job_id, state="canceled", reported="canceled")
+                self._emit(job_id, "canceled", message="canceled before it reached CUPS")
+                return {"job_id": job_id, "canceled": True}
+            cups_id = entry.cups_job_id
+        self.backend.cancel(cups_id)
+        state = self._cups_state(cups_id)
+        # The follower reports the outcome as an event (canceled, or completed when the printer won).
+        return {"job_id": job_id, "canceled": state == "canceled", "cups_state": state}
+
+    def _cancel_submitted(self, job_id: str, cups_id: int) -> None:
+        """The cancel came while CUPS was taking the job: cancel it there as well. When CUPS does not
+        confirm it, the follower goes on and reports what happened instead (e.g. completed)."""
+        try:
+            self.backend.cancel(cups_id)
+        except CupsError as exc:
+            log.warning("job %s: canceling CUPS job %s failed: %s", job_id, cups_id, exc)
+        if self._cups_state(cups_id) != "canceled":
+            self.ledger.update(job_id, state="sent")
+
+    def _cups_state(self, cups_id: int) -> str:
+        try:
+            return self.backend.status(cups_id).state
+        except CupsError as exc:
+            log.info("state of CUPS job %s unknown: %s", cups_id, exc)
+            return "unknown"
 
     # --- following jobs ---------------------------------------------------------------------
 
@@ -205,8 +251,8 @@ class JobRunner:
                 try:
                     st = self.backend.status(entry.cups_job_id)
                 except CupsNotFound:
-                    st = JobStatus(state="completed" if entry.reported == "printing" else "aborted",
-                                   reasons=("job-purged",))
+                    self._lost(entry)
+                    continue
                 except CupsError as exc:
                     log.info("status of %s unavailable: %s", entry.job_id, exc)
                     continue
@@ -223,6 +269,15 @@ class JobRunner:
         except sqlite3.ProgrammingError:
             if not self._stopped.is_set():
                 raise  # the ledger closed under a tick that raced stop(): nothing left to follow
+
+    def _lost(self, entry: LedgerEntry) -> None:
+        """CUPS no longer knows the job (purged, or cupsd lost its history): nobody confirmed that it
+        printed, so it is not reported completed; not re-offered either, as it may have printed."""
+        self.ledger.update(entry.job_id, state="failed", reported="failed", reasons="job-purged")
+        self._emit(entry.job_id, "failed", cups_job_id=entry.cups_job_id, reasons=["job-purged"],
+                   error_code="cups_job_lost",
+                   message=f"CUPS no longer knows job {entry.cups_job_id} (purged, or its history was lost); "
+                           f"last seen {entry.reported or 'queued'}: whether it printed is unknown")
 
     def _maybe_catch_up(self) -> None:
         if not self.agent.connected:
@@ -254,7 +309,7 @@ class JobRunner:
         for job_id in pending.cancel_job_ids:
             self.on_cancel({"job_id": job_id})
 
-    def _report(self, job_id: str, state: str, *, force: bool = False) -> None:
+    def _report(self, job_id: str, state: str) -> None:
         entry = self.ledger.get(job_id)
         if entry is not None:
             self._emit(job_id, state, cups_job_id=entry.cups_job_id,

@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 CommandHandler = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
+class CommandUnsupported(Exception):
+    """A handler raises this when the device cannot carry the command out (no installer, no
+    way to reboot, a feature it does not have): acked ``unsupported`` with the reason, never ``ok``."""
+
+
 class CommandDispatcher:
     def __init__(self, *, outbox: Outbox, publish_ack: Callable[[bytes], None]) -> None:
         self._outbox = outbox
@@ -90,6 +95,9 @@ class CommandDispatcher:
         self.executed += 1
         try:
             result = handler(args) or {}
+        except CommandUnsupported as exc:
+            log.info("command %s (%s) unsupported here: %s", cmd.command_id, cmd.name, exc)
+            return CommandAck(command_id=cmd.command_id, status=CommandAckStatus.UNSUPPORTED, error=str(exc))
         except Exception as exc:
             log.warning("command %s (%s) failed: %s", cmd.command_id, cmd.name, exc)
             return CommandAck(command_id=cmd.command_id, status=CommandAckStatus.ERROR,

@@ -4,6 +4,11 @@ Firmware uses two slots (Mender-style A/B): the new image is downloaded and veri
 Ed25519 signature with the hub's public key) into the inactive slot, then activated; a failing
 install or health check leaves the active slot untouched, so a device is never half-applied.
 ``rollback_firmware`` switches back to the previous slot. Slots survive restarts (``slots.json``).
+
+Installing, switching slots and rebooting are hardware steps the device's owner plugs in
+(``install_hook``, ``switch_hook``, ``reboot_hook``; the simulator plugs in its own). A device
+without one answers ``unsupported`` with the reason instead of reporting a change that never
+happened: no "succeeded" for an image nobody installed, no new boot id without a restart.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from devices.runtime.commands import CommandUnsupported
 from protocol.bodies_fleet import (
     ApplyConfigArgs,
     FetchLogsArgs,
@@ -38,8 +44,13 @@ log = logging.getLogger(__name__)
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 KEY_FILE = "firmware-key.pub"
-# (version, downloaded image) -> None; raises to make the install fail (hardware hook / fault injection).
+# (version, downloaded and verified image) -> None: writes it into the inactive slot and makes that
+# the boot slot; raises to make the install fail (hardware hook / fault injection).
 InstallHook = Callable[[str, Path], None]
+# (version) -> None: makes the installed slot holding ``version`` the boot slot again (rollback).
+SwitchHook = Callable[[str], None]
+# () -> None: restarts the device (or at least this agent's process); runs after the ack went out.
+RebootHook = Callable[[], None]
 
 
 class FirmwareFailed(RuntimeError):
@@ -65,6 +76,8 @@ class FleetFeatures:
         self._logs: deque[tuple[str, str, str]] = deque(maxlen=log_lines)
         self.log_floor = LEVELS["info"]  # config log_level
         self.install_hook: InstallHook | None = None
+        self.switch_hook: SwitchHook | None = None
+        self.reboot_hook: RebootHook | None = None
         self.config_hooks: list[Callable[[dict[str, Any]], None]] = []
         self.reboots = 0
         self.public_key: Ed25519PublicKey | None = None
@@ -114,11 +127,24 @@ class FleetFeatures:
 
     def _reboot(self, raw: dict[str, Any]) -> dict[str, Any]:
         args = RebootArgs.model_validate(raw)
+        if self.reboot_hook is None:
+            raise CommandUnsupported("this device has no way to restart itself (no reboot hook): nothing was "
+                                     f"restarted, boot id {self.agent.boot_id} still runs")
         self.log("info", f"reboot requested (in {args.delay_s:g}s)")
         self.reboots += 1
         # Ack first, then restart: the hub sees the ack and afterwards a new boot id.
-        self.agent.runtime.scheduler.call_later(args.delay_s + 0.2, self.agent.soft_reboot)
+        self.agent.runtime.scheduler.call_later(args.delay_s + 0.2, self._restart)
         return {"rebooting_in_s": args.delay_s}
+
+    def _restart(self) -> None:
+        try:
+            if self.reboot_hook is None:
+                raise RuntimeError("the reboot hook was removed")
+            self.reboot_hook()
+        except Exception as exc:  # the ack promised a restart: say loudly that it did not happen
+            self.log("error", f"reboot failed: {exc}")
+            self.agent.emit("alarm", {"code": "reboot_failed", "severity": "warning",
+                                      "message": f"the requested reboot did not happen: {exc}"[:1000]})
 
     def _fetch_logs(self, raw: dict[str, Any]) -> dict[str, Any]:
         args = FetchLogsArgs.model_validate(raw)
@@ -155,6 +181,13 @@ class FleetFeatures:
             if self.slots["active"] == a.version:
                 self._event(a.rollout_id, a.version, "succeeded")
                 return {"version": a.version, "state": "succeeded", "note": "already installed"}
+            install = self.install_hook
+            if install is None:
+                # Checked before the download: without an installer nothing would change, so nothing is fetched.
+                why = (f"unsupported: this device has no firmware installer; {a.version} was not downloaded "
+                       f"or installed and {self.slots['active']} still runs")
+                self._event(a.rollout_id, a.version, "failed", why)
+                raise CommandUnsupported(why)
             image = self.dir / f"slot-{a.version}.bin.part"
             try:
                 self._event(a.rollout_id, a.version, "downloading")
@@ -168,11 +201,10 @@ class FleetFeatures:
                 except FirmwareRejected as exc:
                     raise FirmwareFailed(f"{exc.reason}: {exc.detail}") from exc
                 self._event(a.rollout_id, a.version, "applying")
-                if self.install_hook is not None:
-                    try:
-                        self.install_hook(a.version, image)
-                    except Exception as exc:
-                        raise FirmwareFailed(f"apply: {exc}") from exc
+                try:
+                    install(a.version, image)
+                except Exception as exc:
+                    raise FirmwareFailed(f"apply: {exc}") from exc
             except FirmwareFailed as exc:
                 image.unlink(missing_ok=True)
                 self._event(a.rollout_id, a.version, "failed", str(exc)[:1000])
@@ -193,6 +225,13 @@ class FleetFeatures:
                 if self.slots.get("previous") != a.version:
                     raise FirmwareFailed(f"version {a.version} is in neither slot "
                                          f"(active {self.slots['active']}, previous {self.slots.get('previous')})")
+                if self.switch_hook is None:
+                    raise CommandUnsupported(f"this device cannot switch firmware slots (no switch hook): "
+                                             f"{self.slots['active']} still runs, not {a.version}")
+                try:
+                    self.switch_hook(a.version)
+                except Exception as exc:
+                    raise FirmwareFailed(f"switch to {a.version}: {exc}") from exc
                 self._switch(active=a.version, previous=self.slots["active"])
             self._event(a.rollout_id, a.version, "rolled_back")
             return {"version": a.version, "state": "rolled_back"}

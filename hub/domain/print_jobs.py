@@ -216,9 +216,10 @@ def printer_fault(*, printer_state: str, reasons: tuple[str, ...] | list[str]) -
 
 
 # Failures a box reports; permanent ones will fail again, so retrying only wastes paper or time.
+# ``cups_job_lost`` (CUPS forgot the job) is not retried either: it may have printed already.
 PERMANENT_FAILURES = frozenset(
     {"corrupt_document", "unsupported_type", "encrypted_pdf", "checksum_mismatch", "queue_not_found",
-     "invalid_options", "document_too_large"})
+     "invalid_options", "document_too_large", "cups_job_lost"})
 MAX_DELIVERY_ATTEMPTS = 5
 
 

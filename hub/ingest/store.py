@@ -122,7 +122,9 @@ def persist_batch(session: Session, items: list[Accepted | Rejected], *, handled
                                                item.device_id))
                 out.dead_letters += 1
                 continue
-            if cmd.finished_at is None or cmd.state in ("timed_out", "sent", "pending"):
+            # The device's ack is what happened: it also overrides what the hub assumed meanwhile
+            # (timed out, expired, canceled after it had been sent); only a first ack is final.
+            if cmd.finished_at is None or cmd.state in ("timed_out", "sent", "pending", "expired", "canceled"):
                 ack = item.payload
                 cmd.state = ACK_STATES[ack.status.value]
                 cmd.finished_at, cmd.result, cmd.error = ack.ts, ack.result, ack.error

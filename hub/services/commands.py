@@ -96,7 +96,8 @@ class CommandService:
     def cancel_pending(self, *, name: str, where: Callable[[dict[str, Any]], bool], reason: str) -> int:
         """Cancel the `name` commands still waiting for their device whose args match `where`;
         returns how many. A sent command may already be running on the device: it is left to
-        finish and report."""
+        finish and report. A pending one that was sent before (its device went away before
+        acking) may have run too: its record says so, and a late ack still replaces it."""
         now = datetime.now(UTC)
         changed: list[DeviceCommand] = []
         with transaction(self.sessions) as session:
@@ -104,7 +105,9 @@ class CommandService:
                 DeviceCommand.name == name, DeviceCommand.state == "pending")).scalars().all()
             for cmd in rows:
                 if where(cmd.args):
-                    cmd.state, cmd.finished_at, cmd.error = "canceled", now, reason
+                    why = reason if not cmd.attempts else (
+                        f"{reason}; it had been sent {cmd.attempts}x without an ack, so the device may have run it")
+                    cmd.state, cmd.finished_at, cmd.error = "canceled", now, why
                     changed.append(cmd)
         if self.on_change:
             for cmd in changed:

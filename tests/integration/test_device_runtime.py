@@ -5,6 +5,8 @@ A tiny test-side "hub" (plain paho) plays the other end of the contract.
 
 from __future__ import annotations
 
+import hashlib
+import http.server
 import threading
 import time
 from collections import Counter, defaultdict
@@ -19,6 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.runtime import DeviceAgent, RequestTimeout, UnknownEventType
 from devices.runtime.transport import parse_broker_url
+from hub.fleet.firmware_signing import generate_private_key, public_key_to_b64, sign_digest
 from protocol import topics
 from protocol.payloads import (
     Availability,
@@ -404,3 +407,90 @@ def test_full_outbox_keeps_delivering_from_memory_and_each_event_arrives_once(
         assert len(seqs) == len(set(seqs)) == len(sent) + 1
     finally:
         agent.stop()
+
+
+class _ImageServer:
+    """A plain HTTP server for one firmware image; counts the downloads."""
+
+    def __init__(self, data: bytes) -> None:
+        image = data
+        self.downloads = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.downloads += 1
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(image)))
+                self.end_headers()
+                self.wfile.write(image)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/fw.bin"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_no_installer_switch_or_reboot_hook_means_unsupported_not_success(
+        own_mosquitto: MosquittoBroker, hub: FakeHub, device_id: str, tmp_path: Path) -> None:
+    """A device (a claimed real terminal) trusts the hub's key but has nothing that installs images,
+    switches slots or restarts it. Each command is answered ``unsupported`` with the reason, and no
+    firmware event, version or boot id claims a change that did not happen."""
+    key = generate_private_key()
+    image = b"door firmware 2.0 " * 500
+    server = _ImageServer(image)
+    update = {"rollout_id": "r1", "version": "2.0", "url": server.url, "sha256": hashlib.sha256(image).hexdigest(),
+              "signature": sign_digest(hashlib.sha256(image).hexdigest(), key), "size": len(image)}
+    agent = make_agent(own_mosquitto, device_id, tmp_path / "dev")
+    agent.fleet.trust_firmware_key(public_key_to_b64(key.public_key()))
+    agent.start()
+    try:
+        assert agent.wait_connected(10)
+        boot = agent.boot_id
+
+        def ack(cmd: Command) -> CommandAck:
+            hub.send_command(cmd)
+            return wait_for(lambda: next((a for a in hub.acks() if a.command_id == cmd.command_id), None),
+                            what=f"{cmd.name} acked")
+
+        def firmware_states() -> list[tuple[str, str | None]]:
+            evs = sorted((e for e in hub.unique_events().values() if e.type == "firmware"), key=lambda e: e.seq)
+            return [(e.data["state"], e.data.get("error")) for e in evs]
+
+        first = ack(_cmd("update_firmware", update))
+        assert first.status is CommandAckStatus.UNSUPPORTED, first
+        assert "no firmware installer" in (first.error or "")
+        wait_for(lambda: firmware_states(), what="firmware event")
+        [(state, error)] = firmware_states()
+        assert state == "failed" and "unsupported" in (error or "") and "1.0 still runs" in (error or "")
+        assert server.downloads == 0
+        assert agent.firmware == "1.0" and not (agent.workdir / "firmware" / "slots.json").exists()
+        info = retained(own_mosquitto.url, topics.info(device_id))
+        assert info is not None and DeviceInfo.model_validate_json(info).firmware == "1.0"
+
+        reboot = ack(_cmd("reboot", {"delay_s": 0}))
+        assert reboot.status is CommandAckStatus.UNSUPPORTED and "no reboot hook" in (reboot.error or "")
+
+        # With an installer the update goes through; a rollback still needs a way to switch slots.
+        installed: list[str] = []
+        agent.fleet.install_hook = lambda version, path: installed.append(version)
+        second = ack(_cmd("update_firmware", {**update, "rollout_id": "r2"}))
+        assert second.status is CommandAckStatus.OK and installed == ["2.0"] and agent.firmware == "2.0"
+        back = ack(_cmd("rollback_firmware", {"rollout_id": "r2", "version": "1.0"}))
+        assert back.status is CommandAckStatus.UNSUPPORTED and "no switch hook" in (back.error or "")
+        assert agent.firmware == "2.0"
+        assert not [s for s, _ in firmware_states() if s == "rolled_back"]
+        switched: list[str] = []
+        agent.fleet.switch_hook = switched.append
+        again = ack(_cmd("rollback_firmware", {"rollout_id": "r2", "version": "1.0"}))
+        assert again.status is CommandAckStatus.OK and switched == ["1.0"] and agent.firmware == "1.0"
+        assert agent.boot_id == boot  # nothing restarted it
+    finally:
+        agent.stop()
+        server.close()

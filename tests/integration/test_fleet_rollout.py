@@ -220,3 +220,47 @@ def test_wrong_hash_or_signature_is_refused_and_the_device_is_unchanged(site: Si
     assert door.agent.firmware == OLD and not list((door.agent.workdir / "firmware").glob("slot-9.9.*"))
     # Download links are signed: a changed signature is refused.
     assert site.http.get(url.replace("sig=", "sig=x")).status_code == 403
+
+
+def test_a_device_without_an_installer_is_not_counted_as_updated(
+        http_hub_factory: Callable[..., HttpHub], mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    """Two doors trust the hub's key; only one can install (the simulator's installer). The other, like
+    a claimed terminal with no install hook, must not count as updated: its run fails with the reason,
+    it keeps its version everywhere, and the rollout does not complete."""
+    hub = http_hub_factory(broker_url=mosquitto.url, rollout_tick_s=0.5)
+    fleet = SimFleet(broker_url=mosquitto.url, doors=2, printboxes=0, seed=5, workdir=tmp_path / "sim",
+                     id_prefix=unique_id("noinst") + "-", heartbeat_s=10)
+    key = hub.runtime.services["fleet"].firmware.public_key_b64
+    able, bare = fleet.doors
+    fleet.enable_firmware(public_key_b64=key)
+    bare.agent.fleet.install_hook = bare.agent.fleet.switch_hook = None  # trusts the key, cannot install
+    fleet.start()
+    s = Site(hub, fleet, unique_id("grp"), FirmwareFaults())
+    try:
+        assert fleet.wait_connected(30)
+        ids = [able.device_id, bare.device_id]
+        prefix = able.device_id.rsplit("-door", 1)[0]
+        wait_for(lambda: sorted(d["id"] for d in s.get("/api/v1/devices", params={"q": prefix})["items"]
+                                if d["online"] and d["firmware"] == OLD) == sorted(ids), timeout=60)
+        fw = s.upload(NEW, b"firmware image " * 1000)
+        assert fw.status_code == 201, fw.text
+        res = s.http.post("/api/v1/rollouts", headers=s.h, json={
+            "firmware_id": fw.json()["id"], "device_ids": ids, "stages": [100], "failure_threshold_pct": 60,
+            "min_executed": 2})
+        assert res.status_code == 201, res.text
+        rid = res.json()["id"]
+        done = wait_for(lambda: (r := s.get(f"/api/v1/rollouts/{rid}"))["state"] != "running" and r, timeout=60)
+        runs = {d["device_id"]: d for d in done["devices"]}
+        assert runs[able.device_id]["state"] == "succeeded"
+        assert runs[bare.device_id]["state"] == "failed", runs
+        assert "no firmware installer" in runs[bare.device_id]["error"]
+        assert done["counts"] == {"succeeded": 1, "failed": 1} and done["state"] == "paused", done
+        assert bare.agent.firmware == OLD and able.agent.firmware == NEW
+        assert not list((bare.agent.workdir / "firmware").glob("slot-*"))
+        wait_for(lambda: s.get(f"/api/v1/devices/{able.device_id}")["firmware"] == NEW, timeout=30)
+        assert s.get(f"/api/v1/devices/{bare.device_id}")["firmware"] == OLD
+        [cmd] = [c for c in s.get(f"/api/v1/devices/{bare.device_id}/commands") if c["name"] == "update_firmware"]
+        assert cmd["state"] == "failed" and "no firmware installer" in cmd["error"]
+    finally:
+        fleet.stop()
+        s.http.close()

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 from fastapi.testclient import TestClient
+from paho.mqtt.enums import CallbackAPIVersion
 
+from devices.runtime.transport import parse_broker_url
 from firmware_sim.fleet import SimFleet
 from firmware_sim.loadgen import emit_events
+from hub.db.models.core import Device
+from hub.db.session import transaction
 from hub.runtime import HubRuntime
+from protocol import topics
+from protocol.payloads import CommandAck, CommandAckStatus
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.support.waiting import wait_for
 
@@ -117,3 +126,79 @@ def test_command_outcomes_reach_the_live_feed(api: TestClient, admin_headers: di
     finally:
         fleet.stop()
     assert [m["state"] for m in seen if m["id"] == res.json()["id"]][-1] == "acked"
+
+
+def test_a_late_ack_replaces_what_the_hub_assumed(hub: HubRuntime, mosquitto: MosquittoBroker,
+                                                  tmp_path: Path) -> None:
+    """The hub gave up on an open_door (expired while the relay call hung); the door then did open and
+    acked. The record must say acked (it happened), not "expired before the device acked"."""
+    fleet = SimFleet(broker_url=mosquitto.url, doors=1, printboxes=0, seed=2, workdir=tmp_path / "sim",
+                     id_prefix=unique_id("late") + "-")
+    door = fleet.doors[0]
+    relay_free, relay_called = threading.Event(), threading.Event()
+    real_open = door.lock.open
+
+    def slow_open(duration_s: float) -> None:
+        relay_called.set()
+        relay_free.wait(30)
+        real_open(duration_s)
+
+    door.lock.open = slow_open  # type: ignore[method-assign]
+    fleet.start()
+    try:
+        assert fleet.wait_connected(20)
+
+        def online() -> bool:
+            with hub.sessions() as s:
+                d = s.get(Device, door.device_id)
+                return d is not None and d.online
+
+        wait_for(online, what="door online at the hub")
+        cmd = hub.commands.send(device_id=door.device_id, name="open_door", args={"duration_s": 2}, ttl_s=60)
+        assert relay_called.wait(20)
+        hub.commands.sweep(now=datetime.now(UTC) + timedelta(seconds=120))
+        assert (gave_up := hub.commands.get(cmd.id)) is not None and gave_up.state == "expired"
+        relay_free.set()
+        done = wait_for(lambda: (c := hub.commands.get(cmd.id)) is not None and c.state == "acked" and c,
+                        what="the late ack recorded")
+        assert done.error is None and done.result["opened_for_s"] == 2
+    finally:
+        relay_free.set()
+        fleet.stop()
+
+
+def test_canceling_a_command_that_had_been_sent_says_it_may_have_run(hub: HubRuntime,
+                                                                     mosquitto: MosquittoBroker) -> None:
+    """A command went out, its device vanished before acking (back to pending), then what asked for it
+    withdrew it. The record must not claim the device never got it; the device's ack, when it comes,
+    is what happened."""
+    did = unique_id("gone")
+    with transaction(hub.sessions) as s:
+        s.add(Device(id=did, kind="door_terminal", capabilities=[], online=True, revoked=False, reported_state={}))
+    cmd = hub.commands.send(device_id=did, name="ping", args={"echo": did}, ttl_s=3600, ack_timeout_s=5)
+    assert (sent := hub.commands.get(cmd.id)) is not None and sent.state == "sent"
+    with transaction(hub.sessions) as s:
+        dev = s.get(Device, did)
+        assert dev is not None
+        dev.online = False
+    hub.commands.sweep(now=datetime.now(UTC) + timedelta(seconds=10))
+    assert (waiting := hub.commands.get(cmd.id)) is not None and waiting.state == "pending"
+
+    assert hub.commands.cancel_pending(name="ping", where=lambda a: a.get("echo") == did, reason="withdrawn") == 1
+    canceled = hub.commands.get(cmd.id)
+    assert canceled is not None and canceled.state == "canceled"
+    assert "sent 1x without an ack" in (canceled.error or "") and "may have run it" in (canceled.error or "")
+
+    addr = parse_broker_url(mosquitto.url)
+    device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique_id("dev"))
+    device.connect(addr.host, addr.port)
+    device.loop_start()
+    try:
+        ack = CommandAck(command_id=cmd.id, status=CommandAckStatus.OK, result={"pong": True})
+        device.publish(topics.command_ack(did), ack.to_bytes(), qos=1).wait_for_publish(10)
+        done = wait_for(lambda: (c := hub.commands.get(cmd.id)) is not None and c.state == "acked" and c,
+                        what="the device's ack recorded")
+        assert done.result == {"pong": True} and done.error is None
+    finally:
+        device.disconnect()
+        device.loop_stop()
