@@ -47,7 +47,8 @@ def main() -> None:
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="YAML settings file (keys as in hub/settings.py).")
 @click.option("--broker", "broker_url", default=None,
-              help="mqtt://host:port of an external broker; omitted = start the embedded broker.")
+              help="mqtt://host:port of the broker (required outside demo mode; omitted in demo mode = "
+                   "start the embedded, anonymous broker).")
 @click.option("--broker-port", "embedded_broker_port", type=int, default=None,
               help="Port of the embedded broker (default 18830).")
 @click.option("--db", "database_url", default=None, help="SQLAlchemy URL (default: SQLite in --data-dir).")

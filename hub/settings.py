@@ -50,8 +50,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
 
-    # MQTT: None means "start the embedded amqtt broker".
-    broker_url: str | None = None
+    # MQTT: None means "start the embedded amqtt broker" (demo mode only: it lets anyone in).
+    broker_url: str | None = Field(default=None, description="mqtt://host:port; required outside demo mode")
     broker_username: str | None = None
     broker_password: SecretStr | None = None
     embedded_broker_port: int = Field(default=18830, ge=0, le=65535)
@@ -112,6 +112,10 @@ class Settings(BaseSettings):
                                               "devices get no broker account (embedded broker is open)")
     broker_admin_password: SecretStr | None = None
     device_broker_url: str | None = Field(default=None, description="Broker URL handed to claimed devices")
+    # Claims are unauthenticated: failed ones are throttled per client address and across all addresses.
+    claim_failures_per_source: int = Field(default=10, ge=1, description="Failed claims per address per window")
+    claim_failures_global: int = Field(default=200, ge=1, description="Failed claims from all addresses per window")
+    claim_failure_window_s: float = Field(default=60, gt=0)
     firmware_signing_key: Path | None = Field(default=None, description="Ed25519 PEM; default data_dir")
     firmware_url_ttl_s: int = Field(default=3600, ge=60)
     config_reconcile_s: float = Field(default=30, ge=0.2, description="Re-send desired config on drift")
@@ -130,6 +134,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"{names} must be set outside demo mode (generate with `officehub keygen`)")
             if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("OFFICEHUB_SECRET_KEY must be at least 32 characters")
+            if self.broker_url is None:
+                # The embedded broker accepts anonymous clients: anyone on the network could read
+                # and forge every device's traffic. It is for demos only.
+                raise ValueError("OFFICEHUB_BROKER_URL (serve --broker) must be set outside demo mode: the "
+                                 "embedded broker accepts anonymous clients; point the hub at Mosquitto with "
+                                 "dynamic security (docs/deploy.md), or run `officehub demo`")
         return self
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -52,17 +53,34 @@ def save_credentials(workdir: Path, creds: DeviceCredentials) -> Path:
     return path
 
 
+def _retry_after(res: httpx.Response) -> float:
+    try:
+        return max(1.0, float(res.headers.get("Retry-After", "")))
+    except ValueError:
+        return 30.0
+
+
 def claim_device(*, hub_url: str, token: str, workdir: Path, kind: str, device_id: str | None = None,
-                 timeout_s: float = 30) -> DeviceCredentials:
-    """Claim once; later calls return the stored credentials without using the token again."""
+                 timeout_s: float = 30, max_wait_s: float = 600) -> DeviceCredentials:
+    """Claim once; later calls return the stored credentials without using the token again.
+
+    A hub throttling failed claims from this address (429, e.g. other devices behind the same NAT
+    got it wrong) is waited out as it asks, for at most ``max_wait_s`` in all.
+    """
     stored = load_credentials(workdir)
     if stored is not None:
         return stored
-    try:
-        res = httpx.post(hub_url.rstrip("/") + "/api/v1/provisioning/claim", timeout=timeout_s,
-                         json={"token": token, "device_kind": kind, "device_id": device_id})
-    except httpx.HTTPError as exc:
-        raise ClaimFailed(f"cannot reach the hub at {hub_url}: {exc}") from exc
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        try:
+            res = httpx.post(hub_url.rstrip("/") + "/api/v1/provisioning/claim", timeout=timeout_s,
+                             json={"token": token, "device_kind": kind, "device_id": device_id})
+        except httpx.HTTPError as exc:
+            raise ClaimFailed(f"cannot reach the hub at {hub_url}: {exc}") from exc
+        wait = _retry_after(res) if res.status_code == 429 else None
+        if wait is None or time.monotonic() + wait > deadline:
+            break
+        time.sleep(wait)
     if res.status_code != 200:
         try:
             detail = res.json().get("detail", res.text)

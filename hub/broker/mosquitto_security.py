@@ -4,6 +4,12 @@ The hub, as the dynsec admin client, publishes JSON commands to ``$CONTROL/dynam
 reads the answers on ``…/response``. Dynsec has no ``%c``/``%u`` substitution, so each device gets its
 own role that names its own subtree; its account is bound to client id = device id, so no other
 account can take over (kick) the device's session.
+
+Device accounts and roles live in their own namespace, ``device:<device id>``: a device id cannot
+contain ``:``, and the hub refuses a hub or admin account in that namespace, so no claim can name the
+hub's or the admin's account. Device code here only ever writes inside the namespace. Accounts an
+earlier release made (username = device id, role ``device-<id>``) are still recognised, replaced on
+re-provisioning and deleted on revocation, but only when they hold nothing but that device's role.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 HUB_ROLE = "officehub-hub"
 
 
+DEVICE_NAMESPACE = "device:"  # ":" is outside the device-id alphabet, so the mapping is one-to-one
+LEGACY_ROLE_PREFIX = "device-"  # roles of accounts made before the namespace (username = device id)
+
+
 class BrokerSecurityError(Exception):
     def __init__(self, command: str, error: str) -> None:
         super().__init__(f"broker security command {command!r} failed: {error}")
@@ -33,17 +43,42 @@ class BrokerSecurityError(Exception):
         self.error = error
 
 
+class AccountConflict(BrokerSecurityError):
+    """The device id names an account this hub may not touch, or the device already has an account
+    and replacing it was not asked for."""
+
+
 class BrokerSecurity(Protocol):
     """What provisioning needs from a broker; Mosquitto dynsec implements it."""
 
-    def create_device(self, device_id: str, password: str) -> None: ...
-    def set_device_password(self, device_id: str, password: str) -> None: ...
+    def create_device(self, device_id: str, password: str, *, replace: bool = False) -> str: ...
     def revoke_device(self, device_id: str) -> bool: ...
     def create_hub_account(self, username: str, password: str) -> None: ...
 
 
+def _checked(device_id: str) -> str:
+    if not topics.valid_device_id(device_id):
+        raise ValueError(f"invalid device id {device_id!r}")
+    return device_id
+
+
+def device_username(device_id: str) -> str:
+    """The broker account of a device (also its role's name): never a hub or admin account."""
+    return DEVICE_NAMESPACE + _checked(device_id)
+
+
 def device_role(device_id: str) -> str:
-    return f"device-{device_id}"
+    return DEVICE_NAMESPACE + _checked(device_id)
+
+
+def in_device_namespace(name: str) -> bool:
+    return name.startswith(DEVICE_NAMESPACE)
+
+
+def is_device_account(client: dict[str, Any], *, device_id: str, role: str) -> bool:
+    """Made by the hub for this device: bound to its client id, holding its role and nothing else."""
+    roles = {r.get("rolename") for r in client.get("roles", [])}
+    return client.get("clientid") == device_id and roles == {role} and not client.get("groups")
 
 
 def device_acls(device_id: str) -> list[dict[str, Any]]:
@@ -183,46 +218,81 @@ class MosquittoDynsec:
         if cmds:
             self.execute(cmds)
 
-    def _upsert_account(self, *, username: str, password: str, role: str, acls: list[dict[str, Any]],
-                        client_id: str | None) -> None:
-        self._ensure_role(role, acls)
-        created = self.execute([{"command": "createClient", "username": username, "password": password,
-                                 **({"clientid": client_id} if client_id else {}),
+    def _get_client(self, username: str) -> dict[str, Any] | None:
+        res = self.execute([{"command": "getClient", "username": username}], tolerate=["not found"])[0]
+        if res.get("error"):
+            return None
+        client: dict[str, Any] = res.get("data", {}).get("client", {})
+        return client
+
+    def _delete_client(self, username: str, role: str) -> bool:
+        res = self.execute([{"command": "disableClient", "username": username}], tolerate=["not found"])
+        # Client before role: deleting a role a client still holds crashes Mosquitto 2.0 (#2660).
+        self.execute([{"command": "deleteClient", "username": username}], tolerate=["not found"])
+        self.execute([{"command": "deleteRole", "rolename": role}], tolerate=["not found"])
+        return not res[0].get("error")
+
+    def create_device(self, device_id: str, password: str, *, replace: bool = False) -> str:
+        """Create the device's account (``device:<id>``, bound to client id = device id); return its username.
+
+        An account the device already has is replaced (new password, live session cut) only with
+        ``replace``; an account under the bare device id that is not an earlier release's account for
+        this device (the hub's, the admin's, anyone's) is never touched: the device id is refused.
+        """
+        username, role, legacy_role = device_username(device_id), device_role(device_id), LEGACY_ROLE_PREFIX + device_id
+        legacy = self._get_client(device_id)
+        if legacy is not None and not is_device_account(legacy, device_id=device_id, role=legacy_role):
+            raise AccountConflict("createClient", f"{device_id!r} names a broker account that is not a device's "
+                                  "(the hub, the admin or another client); a device may not use that id")
+        current = self._get_client(username)
+        if current is not None and not is_device_account(current, device_id=device_id, role=role):
+            raise AccountConflict("createClient", f"account {username!r} was not made by the hub for this device")
+        if (current is not None or legacy is not None) and not replace:
+            raise AccountConflict("createClient", f"device {device_id!r} already has a broker account; only a "
+                                  "claim token issued for this device id may replace it")
+        self._ensure_role(role, device_acls(device_id))
+        if current is None:
+            res = self.execute([{"command": "createClient", "username": username, "password": password,
+                                 "clientid": device_id, "textname": f"OfficeHub device {device_id}",
                                  "roles": [{"rolename": role}]}], tolerate=["already exists"])[0]
-        bind = {"clientid": client_id} if client_id else {}
-        if created.get("error"):
-            self.execute([
-                {"command": "setClientPassword", "username": username, "password": password},
-                {"command": "setClientId", "username": username, **bind},
-                {"command": "enableClient", "username": username},
-            ])
-            info = self.execute([{"command": "getClient", "username": username}])[0]
-            roles = {r.get("rolename") for r in info.get("data", {}).get("client", {}).get("roles", [])}
-            if role not in roles:  # re-adding a held role answers "Internal error" on 2.0.11
-                self.execute([{"command": "addClientRole", "username": username, "rolename": role}])
-
-    def create_device(self, device_id: str, password: str) -> None:
-        """Create (or reset) the device's account: username = client id = device id."""
-        if not topics.valid_device_id(device_id):
-            raise ValueError(f"invalid device id {device_id!r}")
-        self._upsert_account(username=device_id, password=password, role=device_role(device_id),
-                             acls=device_acls(device_id), client_id=device_id)
-
-    def set_device_password(self, device_id: str, password: str) -> None:
-        self.execute([{"command": "setClientPassword", "username": device_id, "password": password}])
+            if res.get("error"):  # a concurrent claim (another replica) won the race: never a silent reset
+                raise AccountConflict("createClient", f"device {device_id!r} got an account concurrently")
+        else:
+            # Disabling cuts the old holder's live session; the new password locks it out.
+            self.execute([{"command": "disableClient", "username": username},
+                          {"command": "setClientPassword", "username": username, "password": password},
+                          {"command": "enableClient", "username": username}])
+        if legacy is not None:  # the device now uses the namespaced account: old credentials stop
+            self._delete_client(device_id, legacy_role)
+        return username
 
     def revoke_device(self, device_id: str) -> bool:
         """Disconnect the device now and delete its account; False if it had none."""
-        res = self.execute([{"command": "disableClient", "username": device_id}], tolerate=["not found"])
-        # Client before role: deleting a role a client still holds crashes Mosquitto 2.0 (#2660).
-        self.execute([{"command": "deleteClient", "username": device_id}], tolerate=["not found"])
-        self.execute([{"command": "deleteRole", "rolename": device_role(device_id)}], tolerate=["not found"])
-        return not res[0].get("error")
+        found = self._delete_client(device_username(device_id), device_role(device_id))
+        legacy_role = LEGACY_ROLE_PREFIX + device_id
+        legacy = self._get_client(device_id)
+        if legacy is not None and is_device_account(legacy, device_id=device_id, role=legacy_role):
+            found = self._delete_client(device_id, legacy_role) or found
+        return found
 
     def create_hub_account(self, username: str, password: str) -> None:
         """The hub reads and writes everything under ``office/v1/#`` (any client id: replicas)."""
-        self._upsert_account(username=username, password=password, role=HUB_ROLE, acls=hub_acls(),
-                             client_id=None)
+        if in_device_namespace(username):
+            raise AccountConflict("create_hub_account", f"{username!r} is in the device account namespace "
+                                  f"({DEVICE_NAMESPACE}…); give the hub another account name")
+        self._ensure_role(HUB_ROLE, hub_acls())
+        created = self.execute([{"command": "createClient", "username": username, "password": password,
+                                 "roles": [{"rolename": HUB_ROLE}]}], tolerate=["already exists"])[0]
+        if created.get("error"):
+            self.execute([
+                {"command": "setClientPassword", "username": username, "password": password},
+                {"command": "setClientId", "username": username},  # any client id: replicas
+                {"command": "enableClient", "username": username},
+            ])
+            info = self._get_client(username) or {}
+            if HUB_ROLE not in {r.get("rolename") for r in info.get("roles", [])}:
+                # re-adding a held role answers "Internal error" on 2.0.11
+                self.execute([{"command": "addClientRole", "username": username, "rolename": HUB_ROLE}])
 
     def list_clients(self) -> list[str]:
         res = self.execute([{"command": "listClients", "verbose": False, "count": -1, "offset": 0}])[0]

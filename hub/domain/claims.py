@@ -10,15 +10,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from protocol.topics import valid_device_id
+
 TOKEN_PREFIX = "ohc_"  # makes leaked tokens easy to spot by secret scanners
 DEFAULT_TTL = timedelta(hours=24)
 MAX_TTL = timedelta(days=30)
+# Devices connect with client id = device id, and a second connection with a client id takes the
+# first one's session over. The hub's own client ids (ingest, replicas, the dynsec admin client) start
+# with this, so no device may be named like that.
+RESERVED_ID_PREFIX = "officehub"
 
-RefusalReason = Literal["expired", "used", "unknown", "kind_mismatch"]
+RefusalReason = Literal["expired", "used", "unknown", "kind_mismatch", "invalid_id", "reserved_id",
+                        "device_exists"]
 
 
 class ClaimRefused(Exception):
@@ -76,3 +84,30 @@ def redeem(token: str, stored: StoredClaim | None, *, now: datetime,
         raise ClaimRefused("kind_mismatch",
                            f"token is for a {stored.device_kind}, presented by a {device_kind}")
     return replace(stored, used_at=now, used_by=used_by)
+
+
+def check_device_id(device_id: str, *, reserved: Collection[str] = ()) -> None:
+    """A device id a claim may take: the topic alphabet, not a hub client id or broker account name."""
+    if not valid_device_id(device_id):
+        raise ClaimRefused("invalid_id", f"invalid device id {device_id!r} (letters, digits, '_', '.', '-'; "
+                           "at most 64, starting with a letter or digit)")
+    low = device_id.lower()
+    if low.startswith(RESERVED_ID_PREFIX) or low in {r.lower() for r in reserved}:
+        raise ClaimRefused("reserved_id", f"device id {device_id!r} is reserved for the hub's own broker "
+                           "accounts and client ids")
+
+
+def replaces_existing(*, device_id: str, assigned: str | None, known: bool) -> bool:
+    """Re-claim policy: may this claim replace what ``device_id`` already has (registry row, account)?
+
+    A token an admin issued for this very device id re-provisions it: its own broker account gets a
+    new password and the old credentials stop working (a wiped or replaced unit). A token issued
+    without a device id only ever makes a new device: an id the hub already knows, revoked or not,
+    is refused, so nobody holding such a token can take over another device's identity.
+    """
+    if assigned is not None and assigned == device_id:
+        return True
+    if known:
+        raise ClaimRefused("device_exists", f"device {device_id} is already known to this hub; to re-provision "
+                           "it, an admin issues a claim token for this device id")
+    return False

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hub.broker.mosquitto_security import BrokerSecurityError, MosquittoDynsec
+from hub.broker.mosquitto_security import (
+    AccountConflict,
+    BrokerSecurityError,
+    MosquittoDynsec,
+    device_acls,
+    device_username,
+)
 from hub.services.fleet.accounts import DynsecAccounts
 from protocol import topics
 from tests.fixtures.brokers import unique_id
@@ -38,7 +44,8 @@ class Site:
     conns: list[Conn] = field(default_factory=list)
 
     def device(self, device_id: str, password: str | None = None, client_id: str | None = None) -> Conn:
-        conn = connect(self.broker, device_id, password or f"pw-{device_id}", client_id or device_id)
+        conn = connect(self.broker, device_username(device_id), password or f"pw-{device_id}",
+                       client_id or device_id)
         self.conns.append(conn)
         return conn
 
@@ -135,7 +142,10 @@ def test_revoked_device_is_kicked_and_cannot_reconnect(site: Site) -> None:
 
 
 def test_reprovisioning_resets_the_password(site: Site) -> None:
-    site.admin.create_device(site.a, "new-pw")
+    old = site.device(site.a)
+    assert old.connack is not None and not old.connack.is_failure
+    assert site.admin.create_device(site.a, "new-pw", replace=True) == device_username(site.a)
+    assert old.disconnected.wait(WAIT), "the old holder of the account must be cut off"
     assert site.device(site.a).connack.is_failure  # type: ignore[union-attr]
     fresh = site.device(site.a, password="new-pw")
     assert fresh.connack is not None and not fresh.connack.is_failure
@@ -158,3 +168,101 @@ def test_the_hub_account_cannot_be_the_dynsec_admin(site: Site) -> None:
             accounts.ensure_hub_account(broker.admin_user, broker.admin_password)
     finally:
         accounts.close()
+
+
+# --- device accounts live in their own namespace: no device id reaches another account ----------------
+
+
+def _logs_in(broker: SecureMosquitto, username: str, password: str, client_id: str | None = None) -> bool:
+    conn = connect(broker, username, password, client_id or unique_id("probe"))
+    try:
+        return conn.connack is not None and not conn.connack.is_failure
+    finally:
+        conn.close()
+
+
+def test_device_accounts_live_in_their_own_namespace(site: Site) -> None:
+    assert device_username(site.a) == f"device:{site.a}"
+    assert not _logs_in(site.broker, site.a, f"pw-{site.a}", site.a)  # the bare device id is no account
+    assert _logs_in(site.broker, device_username(site.a), f"pw-{site.a}", site.a)
+    with pytest.raises(AccountConflict, match="namespace"):
+        site.admin.create_hub_account(device_username(unique_id("door")), "pw")
+    with pytest.raises(ValueError, match="invalid device id"):
+        site.admin.create_device("a:b", "pw")
+
+
+def test_a_device_id_naming_the_hub_account_cannot_take_it_over(site: Site) -> None:
+    hub, a = site.hub(), site.device(site.a)
+    for replace in (False, True):
+        with pytest.raises(AccountConflict, match="not a device's"):
+            site.admin.create_device(site.hub_user, "stolen", replace=replace)
+    assert not _logs_in(site.broker, site.hub_user, "stolen")
+    assert _logs_in(site.broker, site.hub_user, "hub-pw")
+    # The hub was not kicked and still commands devices (it would have lost its rights otherwise).
+    assert not a.subscribe(topics.command(site.a)).is_failure
+    hub.publish(topics.command(site.a), b"still-the-hub")
+    assert a.receive() == (topics.command(site.a), b"still-the-hub")
+    assert not hub.disconnected.is_set()
+
+
+def test_a_device_id_naming_the_dynsec_admin_cannot_take_it_over(site: Site) -> None:
+    broker = site.broker
+    for replace in (False, True):
+        with pytest.raises(AccountConflict, match="not a device's"):
+            site.admin.create_device(broker.admin_user, "stolen", replace=replace)
+    assert not _logs_in(broker, broker.admin_user, "stolen")
+    with MosquittoDynsec(host=broker.host, port=broker.port, admin_user=broker.admin_user,
+                         admin_password=broker.admin_password, timeout_s=WAIT) as again:
+        info = again.execute([{"command": "getClient", "username": broker.admin_user}])[0]["data"]["client"]
+    assert [r["rolename"] for r in info["roles"]] == ["admin"] and "clientid" not in info
+
+
+def test_an_existing_device_account_is_replaced_only_when_asked(site: Site) -> None:
+    """A second claim on a device id must not silently reset the first device's password."""
+    a = site.device(site.a)
+    with pytest.raises(AccountConflict, match="already has a broker account"):
+        site.admin.create_device(site.a, "thief")
+    assert not a.disconnected.is_set()
+    assert not _logs_in(site.broker, device_username(site.a), "thief", site.a)
+    hub = site.hub()
+    assert not hub.subscribe(topics.events(site.a)).is_failure
+    a.publish(topics.events(site.a), b"still-mine")
+    assert hub.receive() == (topics.events(site.a), b"still-mine")
+
+
+def test_an_account_made_outside_the_hub_is_never_touched(site: Site) -> None:
+    other = unique_id("ops")
+    site.admin.execute([{"command": "createClient", "username": other, "password": "ops-pw"}])
+    try:
+        with pytest.raises(AccountConflict):
+            site.admin.create_device(other, "stolen", replace=True)
+        assert site.admin.revoke_device(other) is False
+        assert _logs_in(site.broker, other, "ops-pw")
+    finally:
+        site.admin.execute([{"command": "deleteClient", "username": other}])
+
+
+def _legacy_device(admin: MosquittoDynsec, device_id: str, password: str) -> None:
+    """What an earlier release made: username = client id = device id, role ``device-<id>``."""
+    admin.execute([{"command": "createRole", "rolename": f"device-{device_id}", "acls": device_acls(device_id)}])
+    admin.execute([{"command": "createClient", "username": device_id, "password": password, "clientid": device_id,
+                    "roles": [{"rolename": f"device-{device_id}"}]}])
+
+
+def test_accounts_of_an_earlier_release_keep_working_and_are_replaced_or_revoked(site: Site) -> None:
+    old, gone = unique_id("door"), unique_id("door")
+    _legacy_device(site.admin, old, "old-pw")
+    _legacy_device(site.admin, gone, "gone-pw")
+    live = connect(site.broker, old, "old-pw", old)
+    site.conns.append(live)
+    assert live.connack is not None and not live.connack.is_failure
+    with pytest.raises(AccountConflict, match="already has a broker account"):
+        site.admin.create_device(old, "new-pw")
+    assert site.admin.create_device(old, "new-pw", replace=True) == device_username(old)
+    assert live.disconnected.wait(WAIT), "re-provisioning must cut the old credentials off"
+    assert not _logs_in(site.broker, old, "old-pw", old)
+    assert _logs_in(site.broker, device_username(old), "new-pw", old)
+    assert site.admin.revoke_device(old) is True and not _logs_in(site.broker, device_username(old), "new-pw", old)
+
+    assert site.admin.revoke_device(gone) is True
+    assert not _logs_in(site.broker, gone, "gone-pw", gone)

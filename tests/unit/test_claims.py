@@ -4,7 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.domain.claims import TOKEN_PREFIX, ClaimRefused, hash_token, issue_claim, redeem
+from hub.domain.claims import (
+    TOKEN_PREFIX,
+    ClaimRefused,
+    check_device_id,
+    hash_token,
+    issue_claim,
+    redeem,
+    replaces_existing,
+)
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -63,3 +71,34 @@ def test_bad_issue_arguments() -> None:
         issue_claim(device_kind="door_terminal", now=NOW, ttl=timedelta(days=365))
     with pytest.raises(ValueError, match="timezone"):
         issue_claim(device_kind="door_terminal", now=datetime(2025, 1, 1))
+
+
+@pytest.mark.parametrize(("device_id", "reason"), [
+    ("door-1", None),
+    ("SN.0042_b", None),
+    ("a:b", "invalid_id"),  # ":" separates the broker's device-account namespace
+    ("door/1", "invalid_id"),
+    ("+", "invalid_id"),
+    ("x" * 65, "invalid_id"),
+    ("officehub-hub", "reserved_id"),
+    ("OfficeHub-replica-2", "reserved_id"),
+    ("mqtt-admin", "reserved_id"),
+    ("MQTT-Admin", "reserved_id"),
+])
+def test_claimable_device_ids(device_id: str, reason: str | None) -> None:
+    if reason is None:
+        check_device_id(device_id, reserved={"mqtt-admin"})
+        return
+    with pytest.raises(ClaimRefused) as ei:
+        check_device_id(device_id, reserved={"mqtt-admin"})
+    assert ei.value.reason == reason
+
+
+def test_only_a_token_issued_for_a_known_device_replaces_it() -> None:
+    assert replaces_existing(device_id="door-1", assigned=None, known=False) is False
+    assert replaces_existing(device_id="door-1", assigned="door-1", known=True) is True
+    assert replaces_existing(device_id="door-1", assigned="door-1", known=False) is True
+    for assigned in (None, "door-2"):
+        with pytest.raises(ClaimRefused) as ei:
+            replaces_existing(device_id="door-1", assigned=assigned, known=True)
+        assert ei.value.reason == "device_exists"

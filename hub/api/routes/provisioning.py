@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy import select
@@ -40,7 +41,16 @@ def list_claims(_: AdminUser, db: SessionDep, limit: Annotated[int, Query(ge=1, 
              "created_by": c.created_by} for c in rows]
 
 
-@router.post("/api/v1/provisioning/claim", response_model=ClaimResult)
+_CLAIM_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Unknown, used or expired token"},
+    409: {"description": "Kind mismatch, or the device id is taken (re-provisioning needs a token issued for it)"},
+    422: {"description": "Invalid or reserved device id"},
+    429: {"description": "Too many failed claims from this address (or overall); see Retry-After"},
+    503: {"description": "The broker refused or could not be reached; retry"},
+}
+
+
+@router.post("/api/v1/provisioning/claim", response_model=ClaimResult, responses=_CLAIM_ERRORS)
 def claim(rt: RuntimeDep, body: ClaimRequest, request: Request) -> ClaimResult:
     """A new device presents its one-time token (no user token: the claim token is the credential)."""
     fleet = get_fleet(rt)
@@ -49,7 +59,8 @@ def claim(rt: RuntimeDep, body: ClaimRequest, request: Request) -> ClaimResult:
         done = fleet.provisioning.claim(token=body.token, device_kind=body.device_kind, device_id=body.device_id,
                                         source=source)
     except ProvisioningError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
+        headers = None if exc.retry_after_s is None else {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+        raise HTTPException(exc.status, str(exc), headers=headers) from exc
     fleet.config.recompute([done.device_id], actor=f"device:{done.device_id}")
     note = DEMO_NOTE if done.broker_auth == "none" else "credentials are shown once; store them on the device"
     return ClaimResult(device_id=done.device_id, kind=done.kind, group=done.group, broker_auth=done.broker_auth,  # type: ignore[arg-type]

@@ -12,17 +12,27 @@ import threading
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
-from hub.broker.mosquitto_security import BrokerSecurityError, MosquittoDynsec
+from hub.broker.mosquitto_security import (
+    DEVICE_NAMESPACE,
+    AccountConflict,
+    BrokerSecurityError,
+    MosquittoDynsec,
+    in_device_namespace,
+)
 from hub.settings import Settings
 
 BrokerAuth = Literal["dynsec", "none"]
-__all__ = ["BrokerAccounts", "BrokerSecurityError", "DemoAccounts", "DynsecAccounts", "accounts_for"]
+__all__ = ["AccountConflict", "BrokerAccounts", "BrokerSecurityError", "DemoAccounts", "DynsecAccounts",
+           "accounts_for"]
 
 
 class BrokerAccounts(Protocol):
     mode: BrokerAuth
 
-    def create_device(self, device_id: str, password: str) -> None: ...
+    def create_device(self, device_id: str, password: str, *, replace: bool = False) -> str | None:
+        """Give the device its account; return the broker username (None: no broker auth)."""
+        ...
+
     def revoke_device(self, device_id: str) -> None: ...
     def close(self) -> None: ...
 
@@ -32,7 +42,7 @@ class DemoAccounts:
 
     mode: BrokerAuth = "none"
 
-    def create_device(self, device_id: str, password: str) -> None:
+    def create_device(self, device_id: str, password: str, *, replace: bool = False) -> str | None:
         return None
 
     def revoke_device(self, device_id: str) -> None:
@@ -57,10 +67,12 @@ class DynsecAccounts:
             self._client = MosquittoDynsec(**self._args)  # type: ignore[arg-type]
         return self._client
 
-    def _run(self, fn_name: str, *args: str) -> None:
+    def _run(self, fn_name: str, *args: str, **kwargs: object) -> object:
         with self._lock:
             try:
-                getattr(self._admin(), fn_name)(*args)
+                return getattr(self._admin(), fn_name)(*args, **kwargs)
+            except AccountConflict:
+                raise  # a refusal, not a broken admin connection
             except BrokerSecurityError:
                 self._reset()
                 raise
@@ -74,8 +86,8 @@ class DynsecAccounts:
                 self._client.close()
             self._client = None
 
-    def create_device(self, device_id: str, password: str) -> None:
-        self._run("create_device", device_id, password)
+    def create_device(self, device_id: str, password: str, *, replace: bool = False) -> str | None:
+        return str(self._run("create_device", device_id, password, replace=replace))
 
     def ensure_hub_account(self, username: str, password: str) -> None:
         """Create (or update) the hub's own MQTT account with the hub role: read and write under
@@ -84,6 +96,9 @@ class DynsecAccounts:
         if username == self._args["admin_user"]:
             raise BrokerSecurityError("ensure_hub_account", f"broker_username {username!r} is the dynsec admin, "
                                       "which may not publish; give the hub its own account name and password")
+        if in_device_namespace(username) or in_device_namespace(str(self._args["admin_user"])):
+            raise AccountConflict("ensure_hub_account", f"broker account names starting with {DEVICE_NAMESPACE!r} "
+                                  "are reserved for devices; rename the hub or the dynsec admin account")
         self._run("create_hub_account", username, password)
 
     def revoke_device(self, device_id: str) -> None:

@@ -3,25 +3,41 @@
 Claim redemption is one transaction: the conditional "mark used" write, the registry rows and the
 broker account. If the broker refuses, the transaction rolls back and the token stays unused, so a
 device can retry; if two devices race on one token, the conditional write lets exactly one win.
+
+Claims are unauthenticated (the token is the credential), so failed ones are throttled per client
+address and globally (``FailureLimiter``), and reported through ``on_refused`` (the hub aggregates
+them into one audit entry per address and window) instead of writing a row each.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.broker.mosquitto_security import BrokerSecurityError
+from hub.broker.mosquitto_security import AccountConflict, BrokerSecurityError
 from hub.db.models.core import Device, DeviceCommand
 from hub.db.models.fleet import DeviceClaim, DeviceTag, FleetDevice
 from hub.db.session import SessionFactory, transaction
-from hub.domain.claims import ClaimRefused, StoredClaim, hash_token, issue_claim, redeem
+from hub.domain.claims import (
+    ClaimRefused,
+    StoredClaim,
+    check_device_id,
+    hash_token,
+    issue_claim,
+    redeem,
+    replaces_existing,
+)
+from hub.domain.failure_limit import FailureLimiter
 from hub.services.audit import audit
 from hub.services.fleet.accounts import BrokerAccounts
 from protocol import topics
@@ -30,15 +46,23 @@ from protocol.payloads import DeviceKind
 log = logging.getLogger(__name__)
 
 KIND_PREFIX = {"door_terminal": "door", "print_box": "printbox"}
+# HTTP status per refusal reason; anything not listed is a 403.
+REFUSAL_STATUS = {"kind_mismatch": 409, "device_exists": 409, "account_conflict": 409, "invalid_id": 422,
+                  "reserved_id": 422}
+
+# (source address, reason, device id asked for) of a refused claim.
+RefusalSink = Callable[[str | None, str, str | None], None]
 
 
 class ProvisioningError(Exception):
     """Refused with a reason meant for the caller; ``status`` is the HTTP status to answer."""
 
-    def __init__(self, message: str, *, status: int = 400, reason: str = "refused") -> None:
+    def __init__(self, message: str, *, status: int = 400, reason: str = "refused",
+                 retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +111,30 @@ def ensure_fleet_row(session: Session, device_id: str) -> FleetDevice:
 
 class ProvisioningService:
     def __init__(self, *, sessions: SessionFactory, accounts: BrokerAccounts, device_broker_url: str,
-                 publish: Callable[..., bool] | None = None) -> None:
+                 publish: Callable[..., bool] | None = None, reserved_ids: Collection[str | None] = (),
+                 limiter: FailureLimiter | None = None, on_refused: RefusalSink | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.sessions = sessions
         self.accounts = accounts
         self.device_broker_url = device_broker_url
         self.publish = publish
+        # Names a device may never take: the hub's client id and broker accounts (see check_device_id).
+        self.reserved_ids = frozenset(r for r in reserved_ids if r)
+        self.limiter = limiter or FailureLimiter(per_key=10, global_limit=200, window_s=60)
+        self.on_refused = on_refused
+        self._clock = clock
+        self._limit_lock = threading.Lock()
 
     def create_claim(self, *, device_kind: str, group: str | None, location: str | None = None,
                      tags: list[str] | None = None, ttl_s: float = 24 * 3600, device_id: str | None = None,
                      created_by: str) -> IssuedClaim:
         if device_kind not in {k.value for k in DeviceKind}:
             raise ProvisioningError(f"unknown device kind {device_kind!r}", status=422)
-        if device_id is not None and not topics.valid_device_id(device_id):
-            raise ProvisioningError(f"invalid device id {device_id!r}", status=422)
+        if device_id is not None:
+            try:
+                check_device_id(device_id, reserved=self.reserved_ids)
+            except ClaimRefused as exc:
+                raise ProvisioningError(str(exc), status=422, reason=exc.reason) from exc
         now = datetime.now(UTC)
         try:
             token, stored = issue_claim(device_kind=device_kind, now=now, ttl=timedelta(seconds=ttl_s),
@@ -120,7 +155,34 @@ class ProvisioningService:
 
     def claim(self, *, token: str, device_kind: str | None, device_id: str | None,
               source: str | None) -> Provisioned:
-        """Redeem a token for a device identity and broker credentials (or refuse with the reason)."""
+        """Redeem a token for a device identity and broker credentials (or refuse with the reason).
+
+        Refusals count against the client's address; past the limit, claims are refused with 429
+        and ``retry_after_s`` before the token is even looked up.
+        """
+        key = source or "unknown"
+        with self._limit_lock:
+            wait = self.limiter.retry_after(key, self._clock())
+        if wait is not None:
+            self._report(source, "throttled", device_id)
+            raise ProvisioningError(f"too many failed claims; retry in {wait:.0f} s", status=429,
+                                    reason="throttled", retry_after_s=wait)
+        try:
+            return self._claim(token=token, device_kind=device_kind, device_id=device_id, source=source)
+        except ProvisioningError as exc:
+            if exc.status < 500:  # a refusal; the broker being down is not the claimant's failure
+                with self._limit_lock:
+                    self.limiter.fail(key, self._clock())
+                self._report(source, exc.reason, device_id)
+            raise
+
+    def _report(self, source: str | None, reason: str, device_id: str | None) -> None:
+        log.info("claim refused (%s) from %s for device id %r", reason, source, device_id)
+        if self.on_refused is not None:
+            self.on_refused(source, reason, device_id)
+
+    def _claim(self, *, token: str, device_kind: str | None, device_id: str | None,
+               source: str | None) -> Provisioned:
         now = datetime.now(UTC)
         with self.sessions() as s:
             row = s.execute(select(DeviceClaim).where(DeviceClaim.token_hash == hash_token(token))
@@ -128,43 +190,56 @@ class ProvisioningService:
             try:
                 redeem(token, _stored(row) if row else None, now=now, device_kind=device_kind,
                        used_by=device_id)
+                assert row is not None
+                new_id = row.device_id or device_id or f"{KIND_PREFIX[row.device_kind]}-{secrets.token_hex(4)}"
+                check_device_id(new_id, reserved=self.reserved_ids)
+                replace = replaces_existing(device_id=new_id, assigned=row.device_id,
+                                            known=s.get(Device, new_id) is not None)
             except ClaimRefused as exc:
-                self._refused(s, exc.reason, str(exc), row.id if row else None, source)
-                raise ProvisioningError(str(exc), status=403 if exc.reason != "kind_mismatch" else 409,
+                raise ProvisioningError(str(exc), status=REFUSAL_STATUS.get(exc.reason, 403),
                                         reason=exc.reason) from exc
-            assert row is not None
-            new_id = row.device_id or device_id or f"{KIND_PREFIX[row.device_kind]}-{secrets.token_hex(4)}"
-            if not topics.valid_device_id(new_id):
-                raise ProvisioningError(f"invalid device id {new_id!r}", status=422)
-            existing = s.get(Device, new_id)
-            if existing is not None and not existing.revoked and existing.kind is not None:
-                self._refused(s, "device_exists", f"device {new_id} is already registered", row.id, source)
-                raise ProvisioningError(f"device {new_id} is already registered; revoke it first",
-                                        status=409, reason="device_exists")
             res: CursorResult[Any] = s.execute(  # type: ignore[assignment]
                 update(DeviceClaim).where(DeviceClaim.id == row.id, DeviceClaim.used_at.is_(None))
                 .values(used_at=now, used_by=new_id))
-            won = res.rowcount
-            if not won:
+            if not res.rowcount:
                 s.rollback()
-                self._refused(s, "used", "token was redeemed concurrently", row.id, source)
                 raise ProvisioningError("claim refused (used): token was already redeemed", status=403,
                                         reason="used")
-            self._register(s, row, new_id, now)
+            try:
+                self._register(s, row, new_id, now)
+            except IntegrityError as exc:  # a concurrent claim registered the same new id first
+                s.rollback()
+                raise ProvisioningError(f"claim refused (device_exists): device {new_id} was registered "
+                                        "concurrently", status=409, reason="device_exists") from exc
             password = secrets.token_urlsafe(24)
             try:
-                self.accounts.create_device(new_id, password)
+                username = self.accounts.create_device(new_id, password, replace=replace)
+            except AccountConflict as exc:
+                s.rollback()
+                raise ProvisioningError(f"claim refused (account_conflict): {exc.error}", status=409,
+                                        reason="account_conflict") from exc
             except (BrokerSecurityError, ValueError) as exc:
                 s.rollback()
                 raise ProvisioningError(f"the broker refused the device account: {exc}", status=503,
                                         reason="broker") from exc
             audit(s, actor=f"device:{new_id}", action="provisioning.claimed", target_type="device",
                   target_id=new_id, detail={"claim_id": row.id, "kind": row.device_kind, "group": row.group,
-                                            "broker_auth": self.accounts.mode, "source": source})
-            s.commit()
-            demo = self.accounts.mode == "none"
-            return Provisioned(new_id, row.device_kind, row.group, None if demo else new_id,
-                               None if demo else password, self.accounts.mode)
+                                            "broker_auth": self.accounts.mode, "source": source,
+                                            "reprovisioned": replace})
+            try:
+                s.commit()
+            except Exception:
+                if not replace:  # a new account the registry does not know: do not leave it behind
+                    self._drop_account(new_id)
+                raise
+            return Provisioned(new_id, row.device_kind, row.group, username,
+                               None if username is None else password, self.accounts.mode)
+
+    def _drop_account(self, device_id: str) -> None:
+        try:
+            self.accounts.revoke_device(device_id)
+        except BrokerSecurityError:
+            log.exception("could not remove the broker account of unregistered device %s", device_id)
 
     def _register(self, s: Session, claim: DeviceClaim, device_id: str, now: datetime) -> None:
         dev = s.get(Device, device_id)
@@ -178,12 +253,6 @@ class ProvisioningService:
         fleet.group, fleet.location = claim.group, claim.location
         fleet.provisioned_at, fleet.revoked_at = now, None
         set_tags(s, device_id, list(claim.tags or []))
-
-    def _refused(self, s: Session, reason: str, message: str, claim_id: int | None, source: str | None) -> None:
-        audit(s, actor="device:unknown", action="provisioning.claim_refused", target_type="claim",
-              target_id=str(claim_id) if claim_id else "-", detail={"reason": reason, "message": message,
-                                                                      "source": source})
-        s.commit()
 
     def revoke(self, device_id: str, *, actor: str) -> dict[str, Any]:
         """Cut the device off at the broker first, then mark it revoked (retrying is safe)."""

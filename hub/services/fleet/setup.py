@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hub.db.session import transaction
+from hub.domain.failure_limit import FailureLimiter
 from hub.fleet.firmware_signing import load_or_create_private_key
 from hub.ingest.handlers import StoredEvent
 from hub.services.audit import audit
+from hub.services.auth_audit import note_denied
 from hub.services.fleet.accounts import BrokerAccounts, BrokerSecurityError, DynsecAccounts, accounts_for
 from hub.services.fleet.config import ConfigService
 from hub.services.fleet.firmware import FirmwareService
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     from hub.runtime import HubRuntime
 
 log = logging.getLogger(__name__)
+
+CLAIM_REFUSED = "provisioning.claim_refused"
 
 
 @dataclass
@@ -55,9 +59,19 @@ def setup(rt: HubRuntime) -> None:
                                secret=st.secret(), url_ttl_s=st.firmware_url_ttl_s)
     webhooks = WebhookDispatcher(sessions=rt.sessions, timeout_s=st.webhook_timeout_s,
                                  max_attempts=st.webhook_max_attempts, retry_base_s=st.webhook_retry_base_s)
-    fleet = Fleet(accounts=accounts,
-                  provisioning=ProvisioningService(sessions=rt.sessions, accounts=accounts,
-                                                   device_broker_url=device_broker_url, publish=rt.publish),
+
+    def claim_refused(source: str | None, reason: str, device_id: str | None) -> None:
+        # One audit entry per address and window with a count, not one per refusal: claims are
+        # unauthenticated, and a retry loop must not be able to fill the audit table.
+        note_denied(rt, action=CLAIM_REFUSED, source=source, reason=reason, username=device_id)
+
+    provisioning = ProvisioningService(
+        sessions=rt.sessions, accounts=accounts, device_broker_url=device_broker_url, publish=rt.publish,
+        reserved_ids=(st.hub_client_id, st.broker_username, st.broker_admin_username),
+        limiter=FailureLimiter(per_key=st.claim_failures_per_source, global_limit=st.claim_failures_global,
+                               window_s=st.claim_failure_window_s),
+        on_refused=claim_refused)
+    fleet = Fleet(accounts=accounts, provisioning=provisioning,
                   config=ConfigService(sessions=rt.sessions, commands=rt.commands,
                                        resend_after_s=st.config_reconcile_s),
                   firmware=firmware, rollouts=RolloutDriver(rt, firmware), webhooks=webhooks, watchers=Watchers(rt),
