@@ -11,12 +11,14 @@ from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep
 from hub.api.schemas.common import Page
 from hub.api.schemas.devices import CommandCreate, CommandPublic, DevicePublic
 from hub.api.schemas.fleet import DeviceFleetPublic, DeviceFleetUpdate
+from hub.auth.command_rights import raw_command_refusal
 from hub.db.models.core import Device, DeviceCommand
 from hub.db.models.fleet import DeviceTag, FleetDevice
 from hub.services.audit import audit
 from hub.services.commands import CommandRejected, command_public
 from hub.services.fleet.provisioning import ensure_fleet_row, set_tags
 from hub.services.fleet.setup import get_fleet
+from protocol.events import COMMAND_ARGS
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
@@ -100,6 +102,10 @@ def send_command(user: OperatorUser, rt: RuntimeDep, db: SessionDep, device_id: 
                  body: CommandCreate) -> dict[str, object]:
     if db.get(Device, device_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device_id!r}")
+    # Unknown names fall through to the command service's 422 (it lists the known ones).
+    refusal = raw_command_refusal(body.name, user.role) if body.name in COMMAND_ARGS else None
+    if refusal is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
     try:
         cmd = rt.commands.send(device_id=device_id, name=body.name, args=body.args, ttl_s=body.ttl_s,
                                ack_timeout_s=body.ack_timeout_s, created_by=user.username)
