@@ -24,3 +24,6 @@ FEATURES += [face_setup]
 from hub.services.auth_audit import setup as auth_audit_setup  # noqa: E402
 
 FEATURES.append(auth_audit_setup)
+from hub.services.login_throttle import setup as login_throttle_setup  # noqa: E402
+
+FEATURES.append(login_throttle_setup)

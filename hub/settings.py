@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     template_key: SecretStr | None = Field(default=None, description="base64 AES-256 key for face templates")
     admin_password: SecretStr | None = None
     token_ttl_s: int = Field(default=12 * 3600, ge=60)
+    login_max_failures_per_user: int = Field(default=5, ge=1, description="Failed sign-ins per username "
+                                             "per window before 429 (in-process count)")
+    login_max_failures_per_address: int = Field(default=20, ge=1, description="Failed sign-ins per client "
+                                                "address per window before 429")
+    login_throttle_window_s: float = Field(default=300, ge=1)
 
     auto_register_devices: bool = Field(
         default=True, description="Accept devices that announce themselves on info; else provisioned only")

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from hub.auth.tokens import Principal, Role, TokenError, read_access_token
+from hub.db.models.core import User
 from hub.runtime import HubRuntime
 from hub.services.auth_audit import TOKEN_REJECTED, note_denied
 
@@ -32,22 +33,47 @@ def get_db(rt: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
-def get_principal(rt: RuntimeDep, request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
-    # EventSource (SSE) cannot set headers: accept ?access_token= on GET requests as well.
-    token = token or (request.query_params.get("access_token") if request.method == "GET" else None)
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate(rt: HubRuntime, request: Request, token: str | None) -> Principal:
+    """The caller behind ``token``: signed, unexpired, and its user still active at the same token
+    version (checked on every request, so revocation and disabling take effect at once). The role
+    and employee link come from the database, not from the token."""
     if not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated: send a bearer token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthorized("not authenticated: send a bearer token")
+    source = request.client.host if request.client else None
     try:
-        return read_access_token(token, secret=rt.settings.secret())
+        claims = read_access_token(token, secret=rt.settings.secret())
     except TokenError as exc:
-        note_denied(rt, action=TOKEN_REJECTED, source=request.client.host if request.client else None,
-                    reason=str(exc))
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc),
-                            headers={"WWW-Authenticate": "Bearer"}) from exc
+        note_denied(rt, action=TOKEN_REJECTED, source=source, reason=str(exc))
+        raise _unauthorized(str(exc)) from exc
+    with rt.sessions() as session:
+        user = session.get(User, claims.principal.user_id)
+        reason = ("unknown user" if user is None else "user disabled" if not user.active
+                  else "token revoked" if user.token_version != claims.version else None)
+        if user is None or reason is not None:
+            note_denied(rt, action=TOKEN_REJECTED, source=source, reason=reason or "unknown user",
+                        username=claims.principal.username)
+            raise _unauthorized("this token is no longer valid (revoked, or the account is disabled): "
+                                "sign in again")
+        return Principal(user.id, user.username, Role(user.role), user.employee_id)
+
+
+def get_principal(rt: RuntimeDep, request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+    return authenticate(rt, request, token)
+
+
+def get_stream_principal(rt: RuntimeDep, request: Request,
+                         token: Annotated[str | None, Depends(oauth2)]) -> Principal:
+    # EventSource (SSE) cannot set headers, so the stream alone also takes ?access_token=. Nowhere
+    # else: a token in a URL ends up in logs and browser history.
+    return authenticate(rt, request, token or request.query_params.get("access_token"))
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
+StreamUser = Annotated[Principal, Depends(get_stream_principal)]
 
 
 def require(role: Role) -> object:

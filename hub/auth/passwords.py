@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 _N, _R, _P = 2**14, 8, 1
 
@@ -26,3 +27,18 @@ def verify_password(password: str, stored: str) -> bool:
     digest = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt_b64), n=int(n), r=int(r),
                             p=int(p), dklen=32)
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
+
+
+@cache
+def dummy_hash() -> str:
+    """A hash of a random password, made once per process (``setup`` warms it at start)."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def verify_password_or_dummy(password: str, stored: str | None) -> bool:
+    """Verify against ``stored``, or against a throwaway hash when there is no user: the work (one
+    scrypt) is the same either way, so the answer's timing does not tell whether a username exists."""
+    if stored is None:
+        verify_password(password, dummy_hash())
+        return False
+    return verify_password(password, stored)

@@ -36,14 +36,25 @@ class Principal:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
 
-def issue_access_token(principal: Principal, *, secret: str, ttl_s: int) -> str:
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """What a valid access token says: who, and the user's token version when it was issued."""
+
+    principal: Principal
+    version: int
+
+
+def issue_access_token(principal: Principal, *, secret: str, ttl_s: int, version: int) -> str:
+    """``version``: the user's ``token_version``; a token stops working once that moves on."""
     now = int(time.time())
     claims = {"sub": str(principal.user_id), "usr": principal.username, "role": principal.role.value,
-              "emp": principal.employee_id, "iat": now, "exp": now + ttl_s, "typ": "access"}
+              "emp": principal.employee_id, "ver": version, "iat": now, "exp": now + ttl_s, "typ": "access"}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def read_access_token(token: str, *, secret: str) -> Principal:
+def read_access_token(token: str, *, secret: str) -> AccessClaims:
+    """Check signature, expiry and shape only; whether the user still accepts it is the caller's
+    check (``hub.api.deps``: active and the same token version)."""
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError as exc:
@@ -53,9 +64,13 @@ def read_access_token(token: str, *, secret: str) -> Principal:
     if claims.get("typ") != "access":
         raise TokenError("not an access token")
     try:
-        return Principal(int(claims["sub"]), str(claims["usr"]), Role(claims["role"]), claims.get("emp"))
+        principal = Principal(int(claims["sub"]), str(claims["usr"]), Role(claims["role"]), claims.get("emp"))
+        version = claims["ver"]
     except (KeyError, ValueError) as exc:
         raise TokenError("malformed token claims") from exc
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise TokenError("malformed token claims")
+    return AccessClaims(principal, version)
 
 
 def sign_url_path(path: str, *, secret: str, expires_at: int) -> str:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 LOGIN_FAILED = "auth.login_failed"
 TOKEN_REJECTED = "auth.token_rejected"
+LOGIN_THROTTLED = "auth.login_throttled"
 SERVICE = "auth_audit"
 OVERFLOW_SOURCE = "(other)"
 _MAX_USERNAMES = 5  # names tried from one address, kept per window (enough to spot guessing)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from sse_starlette.sse import EventSourceResponse
 
-from hub.api.deps import CurrentUser, RuntimeDep
+from hub.api.deps import RuntimeDep, StreamUser
 from hub.auth.tokens import Role
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
@@ -17,7 +17,7 @@ EMPLOYEE_KINDS = frozenset({"hello"})
 
 
 @router.get("/stream")
-async def stream(user: CurrentUser, rt: RuntimeDep, request: Request) -> EventSourceResponse:
+async def stream(user: StreamUser, rt: RuntimeDep, request: Request) -> EventSourceResponse:
     async def gen() -> AsyncIterator[dict[str, str]]:
         yield {"event": "hello", "data": '{"kind": "hello"}'}
         async for msg in rt.live.subscribe():

@@ -1,42 +1,32 @@
-"""User accounts (admin): create logins for operators and employees."""
+"""User accounts (admin): create logins, change role, disable or re-enable, reset a password,
+revoke a user's tokens. Every change is audited; see ``hub.services.users``."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import select
 
 from hub.api.deps import AdminUser, SessionDep
+from hub.api.schemas.users import PasswordReset, UserCreate, UserPublic, UserUpdate
 from hub.auth.passwords import hash_password
-from hub.auth.tokens import Role
 from hub.db.models.core import User
 from hub.services.audit import audit
+from hub.services.users import (
+    UserChangeRefused,
+    get_user,
+    reset_password,
+    revoke_user_tokens,
+    update_user,
+)
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: str = Field(min_length=2, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=256)
-    role: Role
-    full_name: str = Field(default="", max_length=200)
-    employee_id: int | None = None
-
-
-class UserPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    username: str
-    role: Role
-    full_name: str
-    employee_id: int | None
-    active: bool
-    created_at: datetime
+def _user(db: SessionDep, user_id: int) -> User:
+    try:
+        return get_user(db, user_id)
+    except UserChangeRefused as exc:
+        raise HTTPException(exc.status, exc.message) from exc
 
 
 @router.get("", response_model=list[UserPublic])
@@ -49,10 +39,39 @@ def create_user(admin: AdminUser, db: SessionDep, body: UserCreate) -> User:
     if db.execute(select(User.id).where(User.username == body.username)).first():
         raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.username!r} already exists")
     user = User(username=body.username, password_hash=hash_password(body.password), role=body.role.value,
-                full_name=body.full_name, employee_id=body.employee_id, active=True)
+                full_name=body.full_name, employee_id=body.employee_id, active=True, token_version=0)
     db.add(user)
     db.flush()
     audit(db, actor=admin.username, action="user.create", target_type="user", target_id=str(user.id),
           detail={"username": user.username, "role": user.role})
+    db.commit()
+    return user
+
+
+@router.patch("/{user_id}", response_model=UserPublic)
+def patch_user(admin: AdminUser, db: SessionDep, user_id: int, body: UserUpdate) -> User:
+    """Change role, disable (``active: false``) or re-enable, rename."""
+    user = _user(db, user_id)
+    try:
+        update_user(db, user=user, actor=admin.username, role=body.role, active=body.active,
+                    full_name=body.full_name)
+    except UserChangeRefused as exc:
+        raise HTTPException(exc.status, exc.message) from exc
+    db.commit()
+    return user
+
+
+@router.put("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
+def set_password(admin: AdminUser, db: SessionDep, user_id: int, body: PasswordReset) -> Response:
+    reset_password(db, user=_user(db, user_id), actor=admin.username, password=body.password)
+    db.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{user_id}/revoke-tokens", response_model=UserPublic)
+def revoke(admin: AdminUser, db: SessionDep, user_id: int) -> User:
+    """End every session of the user (their tokens stop working on the next request)."""
+    user = _user(db, user_id)
+    revoke_user_tokens(db, user=user, actor=admin.username)
     db.commit()
     return user

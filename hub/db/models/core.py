@@ -83,6 +83,9 @@ class User(Base):
     employee_id: Mapped[int | None] = mapped_column(Integer, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Carried in every access token and compared per request: bumping it revokes the user's tokens
+    # (role change, disable, password change or reset, explicit revocation).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditLog(Base):

@@ -1,5 +1,5 @@
 """Right to erasure: templates, photos, snapshots and the encodings of edge punches not yet decided
-leave the hub, and templates leave every door terminal.
+leave the hub, and templates leave every door terminal. The employee's logins are disabled.
 
 The database work commits first (templates, change log, snapshot rows, erased mark, audit), then
 files are deleted and every door terminal gets a ``delete_templates`` command whose ack is tracked
@@ -24,6 +24,7 @@ from hub.domain.biometrics import holds_biometrics, without_biometrics
 from hub.services.audit import audit
 from hub.services.commands import CommandRejected, CommandService
 from hub.services.face.service import FaceService
+from hub.services.users import disable_employee_logins
 from protocol.payloads import CommandAck, CommandAckStatus, DeviceKind, new_id
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,15 @@ def erase_employee(face: FaceService, commands: CommandService, *, employee_id: 
                 ev.data = without_biometrics(ev.data)
                 redacted += 1
         emp.active = False
+        # The person's login goes with them: disabled, and its tokens stop working at once.
+        logins = disable_employee_logins(s, employee_id=employee_id, actor=actor, reason="employee erased")
         # Every door terminal with face check-in (a lock-only door never held templates).
         terminals = [d.id for d in s.execute(select(Device).where(
             Device.kind == DeviceKind.DOOR_TERMINAL.value, Device.revoked.is_(False))).scalars()
             if "face" in (d.capabilities or [])]
         audit(s, actor=actor, action="employee.erase", target_type="employee", target_id=str(employee_id),
               detail={"templates": len(templates), "files": len(files), "terminals": len(terminals),
-                      "punch_encodings": redacted})
+                      "punch_encodings": redacted, "logins_disabled": len(logins)})
     for f in files:
         Path(f).unlink(missing_ok=True)
     for folder in {Path(f).parent for f in files}:
