@@ -85,5 +85,14 @@ def require(role: Role) -> object:
     return Depends(check)
 
 
+def require_employee_link(user: CurrentUser) -> Principal:
+    # A dependency (not a check in the handler) so an unlinked login gets its 403 before any
+    # validation of the request body.
+    if user.employee_id is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this is for logins linked to an employee")
+    return user
+
+
+LinkedUser = Annotated[Principal, Depends(require_employee_link)]
 AdminUser = Annotated[Principal, require(Role.ADMIN)]
 OperatorUser = Annotated[Principal, require(Role.OPERATOR)]

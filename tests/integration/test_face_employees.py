@@ -42,7 +42,7 @@ def test_employee_crud_search_and_scoping(api: TestClient, admin_headers: dict[s
 
     me = make_user("employee", employee_id=ada.json()["id"])
     assert api.get(f"/api/v1/employees/{ada.json()['id']}", headers=me).status_code == 200
-    assert api.get(f"/api/v1/employees/{bob.json()['id']}", headers=me).status_code == 403
+    assert api.get(f"/api/v1/employees/{bob.json()['id']}", headers=me).status_code == 404  # not confirmed
     assert api.get("/api/v1/employees", headers=me).status_code == 403
     assert api.post("/api/v1/employees", headers=me, json={"employee_no": "E9", "name": "Me"}).status_code == 403
     operator = make_user("operator")

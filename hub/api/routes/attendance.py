@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Response, Uploa
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub.api.deps import AdminUser, CurrentUser, RuntimeDep, SessionDep
+from hub.api.deps import AdminUser, CurrentUser, LinkedUser, RuntimeDep, SessionDep
 from hub.api.routes.employees import face_service
 from hub.api.schemas.attendance import (
     HolidayCreate,
@@ -47,12 +47,13 @@ router = APIRouter(prefix="/api/v1/attendance", tags=["attendance"])
 
 
 def _own(user: Principal, employee_id: int | None) -> int | None:
-    """Employees are pinned to their own id; others may filter freely."""
+    """Employees are pinned to their own id (another employee's answers 404); others filter freely."""
     if user.role is Role.EMPLOYEE:
         if user.employee_id is None:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "your login is not linked to an employee")
         if employee_id is not None and employee_id != user.employee_id:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "employees may only see their own attendance")
+            # Like a missing employee: another employee's id is not confirmed (as for print jobs).
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no employee {employee_id}")
         return user.employee_id
     return employee_id
 
@@ -281,14 +282,13 @@ def create_location(admin: AdminUser, db: SessionDep, body: LocationCreate) -> O
 
 
 @router.post("/remote-checkin", response_model=RemoteCheckinResult, status_code=status.HTTP_201_CREATED)
-def remote(user: CurrentUser, rt: RuntimeDep, lat: Annotated[float, Form()], lon: Annotated[float, Form()],
+def remote(user: LinkedUser, rt: RuntimeDep, lat: Annotated[float, Form()], lon: Annotated[float, Form()],
            file: Annotated[UploadFile, File(description="selfie")],
            direction: Annotated[str, Form(pattern="^(IN|OUT|AUTO)$")] = "AUTO",
            location_id: Annotated[int | None, Form()] = None) -> dict[str, Any]:
     """Check in away from a terminal: inside an office geofence, with a selfie that matches your own
     enrolled face (1:1). Only employees check themselves in."""
-    if user.employee_id is None:
-        raise HTTPException(403, "remote check-in is for logins linked to an employee")
+    assert user.employee_id is not None  # LinkedUser
     data = file.file.read(15 * 1024 * 1024 + 1)
     if len(data) > 15 * 1024 * 1024:
         raise HTTPException(413, "file: too_large")

@@ -100,7 +100,8 @@ def create_employee(admin: AdminUser, db: SessionDep, body: EmployeeCreate) -> E
 @router.get("/{employee_id}", response_model=EmployeePublic)
 def get_employee(user: CurrentUser, db: SessionDep, employee_id: int) -> EmployeePublic:
     if user.role is Role.EMPLOYEE and user.employee_id != employee_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "employees may only see their own record")
+        # Someone else's record answers exactly like a missing one (ids are not confirmed to employees).
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no employee {employee_id}")
     return _public(db, _get(db, employee_id))
 
 

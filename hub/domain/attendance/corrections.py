@@ -105,17 +105,18 @@ def _decide(
 ) -> MissedPunchRequest:
     verb = "approve" if target is RequestState.APPROVED else "reject"
     require_aware(at, "audit time")
-    if req.state is not RequestState.PENDING:
-        raise InvalidTransition(
-            f"cannot {verb} request {req.id}: it is already {req.state.value}"
-            f" (by {req.decided_by or 'unknown'})"
-        )
+    # Rights first: someone who may not decide learns nothing about the request's state.
     if actor == req.employee_id:
         raise NotAllowed(f"cannot {verb} request {req.id}: employees may not decide their own requests")
     if actor_role not in approver_roles:
         raise NotAllowed(
             f"cannot {verb} request {req.id}: role {actor_role!r} is not an approver"
             f" (allowed: {', '.join(sorted(approver_roles))})"
+        )
+    if req.state is not RequestState.PENDING:
+        raise InvalidTransition(
+            f"cannot {verb} request {req.id}: it is already {req.state.value}"
+            f" (by {req.decided_by or 'unknown'})"
         )
     if target is RequestState.REJECTED and not note.strip():
         raise CorrectionError(f"cannot reject request {req.id}: a rejection needs a note for the employee")
