@@ -17,12 +17,13 @@ from typing import Any
 import httpx
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from devices.print_box.agent import PrintBox
 from firmware_sim.adapters import SimulatedLock
 from firmware_sim.fleet import SimFleet
 from hub.auth.passwords import hash_password
-from hub.db.models.core import User
+from hub.db.models.core import AuditLog, User
 from hub.db.session import transaction
 from tests.browser.runner import require_browser, run_spec
 from tests.fixtures.brokers import MosquittoBroker, unique_id
@@ -194,4 +195,26 @@ def test_every_admin_page_opens_without_errors_including_the_audit_log(http_hub:
         assert res.status_code == 201, res.text
     out = run_spec("tour.mjs", env={"OFFICEHUB_URL": http_hub.url, "TOUR_USER": "admin",
                                     "TOUR_PASSWORD": ADMIN_PASSWORD, "TOUR_NAME": "admin-tour"})
-    assert {"Dashboard", "Employees", "Devices", "Alerts", "Audit log"} <= set(out["visited"]), out
+    assert {"Dashboard", "Employees", "Devices", "Alerts", "Audit log", "Users", "Account"} <= set(out["visited"]), out
+
+
+def test_every_employee_page_opens_without_errors(http_hub: HttpHub) -> None:
+    username, password, _ = _employee_login(http_hub)
+    out = run_spec("tour.mjs", env={"OFFICEHUB_URL": http_hub.url, "TOUR_USER": username,
+                                    "TOUR_PASSWORD": password, "TOUR_NAME": "employee-tour"})
+    assert set(out["visited"]) == {"My attendance", "Print", "Account"}, out
+
+
+def test_admin_manages_a_user_who_then_changes_their_password(http_hub: HttpHub) -> None:
+    name = f"kim-{uuid.uuid4().hex[:6]}"
+    final = "kims-final-password"
+    run_spec("users.mjs", env={**_admin_env(http_hub), "NEW_USER": name, "FIRST_PASSWORD": "kims-first-password",
+                               "RESET_PASSWORD": "kims-reset-password", "FINAL_PASSWORD": final})
+    with http_hub.runtime.sessions() as s:
+        user = s.execute(select(User).where(User.username == name)).scalar_one()
+        actions = [a.action for a in s.execute(select(AuditLog).where(
+            AuditLog.target_type == "user", AuditLog.target_id == str(user.id)).order_by(AuditLog.id)).scalars()]
+    assert user.role == "operator" and user.active
+    assert actions == ["user.create", "user.role_change", "user.password_reset", "user.disable", "user.enable",
+                       "user.tokens_revoked", "user.password_change"]
+    http_hub.login(name, final)

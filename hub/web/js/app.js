@@ -13,8 +13,10 @@ const ROUTES = [
   { path: 'rollouts', label: 'Firmware', view: 'rollouts', roles: ['admin', 'operator'] },
   { path: 'alerts', label: 'Alerts', view: 'alerts', roles: ['admin', 'operator'] },
   { path: 'audit', label: 'Audit log', view: 'audit', roles: ['admin'] },
+  { path: 'users', label: 'Users', view: 'users', roles: ['admin'] },
   { path: 'me/attendance', label: 'My attendance', view: 'my_attendance', roles: ['employee'], needsEmployee: true },
   { path: 'me/print', label: 'Print', view: 'my_print', roles: ['admin', 'operator', 'employee'] },
+  { path: 'me/account', label: 'Account', view: 'account', roles: ['admin', 'operator', 'employee'] },
 ];
 
 const root = document.getElementById('app');

@@ -10,7 +10,7 @@ export function createLive(onState) {
   function open() {
     const token = session.token();
     if (!token || source) return;
-    // EventSource cannot send headers: the hub accepts the token as a query parameter on GET.
+    // EventSource cannot send headers: the hub accepts the token as a query parameter on this route only.
     source = new EventSource(`/api/v1/stream?access_token=${encodeURIComponent(token)}`);
     source.onopen = () => onState('live');
     source.onerror = () => onState(source && source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
