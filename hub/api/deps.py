@@ -65,11 +65,17 @@ def get_principal(rt: RuntimeDep, request: Request, token: Annotated[str | None,
     return authenticate(rt, request, token)
 
 
-def get_stream_principal(rt: RuntimeDep, request: Request,
-                         token: Annotated[str | None, Depends(oauth2)]) -> Principal:
-    # EventSource (SSE) cannot set headers, so the stream alone also takes ?access_token=. Nowhere
-    # else: a token in a URL ends up in logs and browser history.
-    return authenticate(rt, request, token or request.query_params.get("access_token"))
+def stream_token(request: Request) -> str | None:
+    """The bearer token of a live-stream request. EventSource (SSE) cannot set headers, so the stream
+    alone also takes ``?access_token=``. Nowhere else: a token in a URL ends up in logs and history."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value
+    return request.query_params.get("access_token")
+
+
+def get_stream_principal(rt: RuntimeDep, request: Request) -> Principal:
+    return authenticate(rt, request, stream_token(request))
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]

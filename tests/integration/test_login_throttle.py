@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hub.api.app import create_app
+from hub.api.routes import stream as stream_route
 from hub.auth import passwords
 from hub.db.models.core import AuditLog, User
 from hub.db.session import transaction
@@ -20,6 +21,7 @@ from hub.runtime import HubRuntime
 from hub.services.auth_audit import LOGIN_THROTTLED, denied_access
 from tests.fixtures.hub import ADMIN_PASSWORD
 from tests.fixtures.hub_http import HttpHub
+from tests.support.waiting import wait_for
 
 
 def _login(client: TestClient, username: str, password: str) -> httpx.Response:
@@ -107,3 +109,22 @@ def test_the_stream_takes_the_token_from_the_query(http_hub: HttpHub) -> None:
             assert res.status_code == 200
             first = next(res.iter_lines())
         assert first.startswith("event: hello")
+
+
+def test_an_open_stream_ends_once_its_token_is_revoked(http_hub: HttpHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream_route, "RECHECK_S", 0.0)  # check before every message
+    admin = http_hub.login()
+    with httpx.Client(base_url=http_hub.url, timeout=30) as c:
+        uid = c.post("/api/v1/users", headers=admin, json={"username": "streamer", "password": "streamer-password",
+                                                           "role": "operator"}).json()["id"]
+        op = http_hub.login("streamer", "streamer-password")
+        with c.stream("GET", "/api/v1/stream", headers=op) as res:
+            lines = res.iter_lines()
+            assert next(lines).startswith("event: hello")
+            wait_for(lambda: http_hub.runtime.live.subscribers == 1, what="the stream subscribed")
+            http_hub.runtime.live.publish("alert", {"n": 1})
+            assert any(line == "event: alert" for line in lines)
+            assert c.post(f"/api/v1/users/{uid}/revoke-tokens", headers=admin).status_code == 200
+            http_hub.runtime.live.publish("alert", {"n": 2})
+            rest = list(lines)  # the stream ends instead of carrying the message
+        assert not any('"n": 2' in line for line in rest)
