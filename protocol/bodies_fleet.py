@@ -1,8 +1,10 @@
 """Event, request and command bodies for the fleet feature (registered on import).
 
-Firmware: the hub sends ``update_firmware``; the device downloads over HTTP, verifies with
-``protocol.firmware.verify_artifact`` (sha256 + Ed25519 signature), applies, and reports each step
-as a ``firmware`` event. ``rollback_firmware`` returns it to the version it ran before the rollout.
+Firmware: the hub sends ``update_firmware`` with a signed manifest; the device checks it
+(``protocol.firmware_policy``: signature, kind/model, min_version, newer unless a signed rollback
+authorisation says otherwise), downloads over HTTP, checks sha256 and size, applies, and reports each
+step as a ``firmware`` event. ``rollback_firmware`` returns it to the version it ran before the
+rollout, with the hub's signed rollback authorisation.
 Config: ``apply_config`` carries the whole desired config and its version; the device answers with
 a ``config_applied`` event and re-publishes its retained ``state`` with the new ``config_version``.
 """
@@ -14,26 +16,32 @@ from typing import Any
 from pydantic import Field
 
 from protocol.events import Body, command_args, event_body
+from protocol.firmware import VERSION_PATTERN, FirmwareManifest, SignedRollback
 
-_VERSION = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _ROLLOUT_ID = Field(min_length=1, max_length=64)
 
 
 @command_args("update_firmware")
 class UpdateFirmwareArgs(Body):
     rollout_id: str = _ROLLOUT_ID
-    version: str = _VERSION
     url: str = Field(min_length=1, max_length=2048, description="Signed, expiring HTTP(S) download URL")
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    signature: str = Field(min_length=1, max_length=256, description="base64 Ed25519, see protocol.firmware")
-    size: int = Field(gt=0, le=4 * 1024**3, description="bytes")
+    manifest: FirmwareManifest = Field(description="What the image is; signed by the hub (protocol.firmware)")
+    signature: str = Field(min_length=1, max_length=256, description="base64 Ed25519 over the canonical manifest")
+    rollback: SignedRollback | None = Field(
+        default=None, description="Needed only when the image is not newer than the running version")
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
 
 
 @command_args("rollback_firmware")
 class RollbackFirmwareArgs(Body):
     rollout_id: str = _ROLLOUT_ID
-    version: str = Field(min_length=1, max_length=64,
+    version: str = Field(min_length=1, max_length=64, pattern=VERSION_PATTERN,
                          description="The version to return to (the one before the rollout)")
+    rollback: SignedRollback | None = Field(
+        default=None, description="Needed when the version is older than the running one (always, from the hub)")
 
 
 @event_body("firmware")
@@ -42,8 +50,10 @@ class FirmwareEvent(Body):
     version: str = Field(min_length=1, max_length=64)
     state: str = Field(pattern=r"^(downloading|verifying|applying|succeeded|failed|rolled_back)$")
     error: str | None = Field(default=None, max_length=1000,
-                              description="failed: e.g. unsupported (no installer: nothing installed), "
-                                          "hash_mismatch, bad_signature, download, apply")
+                              description="failed: the reason first, e.g. unsupported (no installer: "
+                                          "nothing installed), bad_signature, wrong_kind, wrong_model, "
+                                          "below_min_version, downgrade, rollback_not_authorised, bad_version, "
+                                          "hash_mismatch, size_mismatch, download, apply")
     progress_pct: float | None = Field(default=None, ge=0, le=100)
 
 

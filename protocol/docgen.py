@@ -7,6 +7,7 @@ import json
 import protocol  # noqa: F401  (registers every body model)
 from protocol.contract import TOPICS
 from protocol.events import COMMAND_ARGS, EVENT_BODIES, REQUEST_BODIES
+from protocol.firmware import MANIFEST_PREFIX, ROLLBACK_PREFIX
 from protocol.senders import ANY_KIND, EVENT_SENDERS, REQUEST_SENDERS
 from protocol.topics import PROTOCOL_VERSION, ROOT
 
@@ -37,6 +38,25 @@ def _schema_block(model: type) -> str:
     return "```json\n" + json.dumps(schema, indent=2, sort_keys=True) + "\n```\n"
 
 
+def _firmware_section() -> str:
+    return f"""
+## Firmware signatures
+
+`update_firmware` carries a `manifest` (device kind, optional model, version, sha256, size, optional
+`min_version`) and `signature`: base64 Ed25519, made with the hub's firmware key, over
+`{MANIFEST_PREFIX.decode().strip()}\\n` followed by the manifest as canonical JSON (every field, `null`
+included; keys sorted; no whitespace; ASCII with `\\u` escapes). A `rollback` authorisation (kind, target
+version, device ids, `expires_at` in Unix seconds, rollout id, issuer) is signed the same way after
+`{ROLLBACK_PREFIX.decode().strip()}\\n`. Before downloading, a device refuses (a `failed` firmware event
+and an `error` ack naming the reason): `bad_signature`, `wrong_kind`, `wrong_model`,
+`bad_version` (a version it cannot order), `below_min_version` (it runs an older version than the
+manifest's `min_version`), `downgrade` (the image is not newer than what runs, and no rollback
+authorisation came with it), `rollback_not_authorised` (the authorisation names another device, kind
+or version, or expired). After downloading: `size_mismatch`, `hash_mismatch`. `rollback_firmware` to an
+older version needs the authorisation too. Versions are ordered as in PEP 440 (`1.10 > 1.9`,
+`2.0rc1 < 2.0 < 2.0.post1`); see `protocol/versions.py`."""
+
+
 def render() -> str:
     out = [HEADER, "## Topics\n", "| topic | direction | QoS | retained | payload | purpose |",
            "|---|---|---|---|---|---|"]
@@ -56,6 +76,7 @@ def render() -> str:
         for name in sorted(table):
             kinds = "any kind" if table[name] == ANY_KIND else ", ".join(sorted(k.value for k in table[name]))
             out.append(f"| {label} `{name}` | {kinds} |")
+    out.append(_firmware_section())
     out.append("\n## Envelopes\n")
     for t in TOPICS:
         out.append(f"### {t.model.__name__} (`{t.pattern}`)\n")

@@ -1,9 +1,12 @@
 """Fleet behaviour every device agent has: ping, reboot, logs on demand, config, firmware A/B.
 
-Firmware uses two slots (Mender-style A/B): the new image is downloaded and verified (sha256 +
-Ed25519 signature with the hub's public key) into the inactive slot, then activated; a failing
-install or health check leaves the active slot untouched, so a device is never half-applied.
-``rollback_firmware`` switches back to the previous slot. Slots survive restarts (``slots.json``).
+Firmware uses two slots (Mender-style A/B). Before downloading, the device checks the hub-signed
+manifest (``protocol.firmware_policy``: signature, its kind/model, ``min_version``, and that the
+image is newer unless a signed rollback authorisation for this device and version comes with it);
+the image is then downloaded into the inactive slot, checked against the manifest's sha256 and size,
+and activated; a failing install or health check leaves the active slot untouched, so a device is
+never half-applied. ``rollback_firmware`` switches back to the previous slot (going back to an older
+version needs the signed authorisation too). Slots survive restarts (``slots.json``).
 
 Installing, switching slots and rebooting are hardware steps the device's owner plugs in
 (``install_hook``, ``switch_hook``, ``reboot_hook``; the simulator plugs in its own). A device
@@ -18,6 +21,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import urllib.request
 from collections import deque
 from collections.abc import Callable
@@ -35,7 +39,8 @@ from protocol.bodies_fleet import (
     UpdateFirmwareArgs,
 )
 from protocol.events import PingArgs, RebootArgs
-from protocol.firmware import FirmwareRejected, public_key_from_b64, verify_artifact
+from protocol.firmware import FirmwareRejected, check_image, public_key_from_b64
+from protocol.firmware_policy import DeviceIdentity, check_install, check_switch_back
 
 if TYPE_CHECKING:
     from devices.runtime.agent import DeviceAgent
@@ -175,12 +180,12 @@ class FleetFeatures:
         self.log("error" if state == "failed" else "info",
                  f"firmware {version}: {state}" + (f" ({error})" if error else ""))
 
+    def _identity(self) -> DeviceIdentity:
+        return DeviceIdentity(device_id=self.agent.device_id, kind=self.agent.kind, model=self.agent.model)
+
     def _update_firmware(self, raw: dict[str, Any]) -> dict[str, Any]:
         a = UpdateFirmwareArgs.model_validate(raw)
         with self._lock:
-            if self.slots["active"] == a.version:
-                self._event(a.rollout_id, a.version, "succeeded")
-                return {"version": a.version, "state": "succeeded", "note": "already installed"}
             install = self.install_hook
             if install is None:
                 # Checked before the download: without an installer nothing would change, so nothing is fetched.
@@ -190,14 +195,24 @@ class FleetFeatures:
                 raise CommandUnsupported(why)
             image = self.dir / f"slot-{a.version}.bin.part"
             try:
+                if self.public_key is None:
+                    raise FirmwareFailed("bad_signature: no firmware key configured on this device")
+                # Everything the signed manifest decides is checked before a byte is downloaded.
+                already = self.slots["active"] == a.version  # e.g. a re-sent offer: nothing to do
+                try:
+                    check_install(a.manifest, a.signature, device=self._identity(), current=self.slots["active"],
+                                  public_key=self.public_key, rollback=a.rollback, now=time.time())
+                except FirmwareRejected as exc:
+                    if exc.reason != "downgrade" or not already:
+                        raise FirmwareFailed(f"{exc.reason}: {exc.detail}") from exc
+                if already:
+                    self._event(a.rollout_id, a.version, "succeeded")
+                    return {"version": a.version, "state": "succeeded", "note": "already installed"}
                 self._event(a.rollout_id, a.version, "downloading")
                 self._download(a.url, image)
                 self._event(a.rollout_id, a.version, "verifying")
-                if self.public_key is None:
-                    raise FirmwareFailed("bad_signature: no firmware key configured on this device")
                 try:
-                    verify_artifact(image, sha256_hex=a.sha256, signature_b64=a.signature,
-                                    public_key=self.public_key, size=a.size)
+                    check_image(image, a.manifest)
                 except FirmwareRejected as exc:
                     raise FirmwareFailed(f"{exc.reason}: {exc.detail}") from exc
                 self._event(a.rollout_id, a.version, "applying")
@@ -228,6 +243,15 @@ class FleetFeatures:
                 if self.switch_hook is None:
                     raise CommandUnsupported(f"this device cannot switch firmware slots (no switch hook): "
                                              f"{self.slots['active']} still runs, not {a.version}")
+                try:
+                    if self.public_key is None:
+                        raise FirmwareRejected("bad_signature", "no firmware key configured on this device")
+                    check_switch_back(a.version, device=self._identity(), current=self.slots["active"],
+                                      public_key=self.public_key, rollback=a.rollback, now=time.time())
+                except FirmwareRejected as exc:
+                    why = f"{exc.reason}: {exc.detail}"
+                    self._event(a.rollout_id, a.version, "failed", why[:1000])
+                    raise FirmwareFailed(why) from exc
                 try:
                     self.switch_hook(a.version)
                 except Exception as exc:

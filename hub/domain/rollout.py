@@ -38,12 +38,13 @@ from hub.domain.rollout_model import (
     Step,
     Transition,
 )
+from protocol.versions import InvalidVersion, parse_version
 
 __all__ = [
     "IN_FLIGHT", "REPORTED_STATES", "Abort", "Action", "AdvanceStage", "Complete", "DeviceRun",
     "DeviceState", "Offer", "Rollback", "Rollout", "RolloutError", "RolloutPlan", "RolloutState",
     "Step", "Transition", "abort", "advance", "assign_stages", "create_rollout", "pause", "report",
-    "resume", "rollback", "start", "tick",
+    "resume", "rollback", "skip_reason", "start", "tick",
 ]
 
 
@@ -66,13 +67,35 @@ def assign_stages(device_ids: Iterable[str], *, stages: tuple[int, ...] | list[i
     return out
 
 
+def skip_reason(current: str, *, target: str, min_version: str | None = None) -> str | None:
+    """Why a device on ``current`` is left out of a rollout to ``target``, or None to include it.
+
+    Devices refuse an image that is not newer than what they run, or whose ``min_version`` they are
+    below, so offering it would only count as a failure. A version that cannot be ordered (e.g.
+    "unknown" before the device reported one) is included: the device itself decides.
+    """
+    if current == target:
+        return f"already on {target}"
+    try:
+        running = parse_version(current)
+        if running >= parse_version(target):
+            return f"runs {current}, not older than {target}"
+        if min_version is not None and running < parse_version(min_version):
+            return f"runs {current}, below the image's min_version {min_version}"
+    except InvalidVersion:
+        return None
+    return None
+
+
 def create_rollout(*, rollout_id: str, target_version: str, plan: RolloutPlan,
-                   current_versions: Mapping[str, str], seed: str, now: datetime) -> Rollout:
+                   current_versions: Mapping[str, str], seed: str, now: datetime,
+                   min_version: str | None = None) -> Rollout:
     """A draft over the devices in ``current_versions`` (id → version now installed).
 
-    Devices already on ``target_version`` are left out: there is nothing to offer or roll back.
+    Devices ``skip_reason`` names are left out: there is nothing they would install or roll back.
     """
-    todo = {d: v for d, v in current_versions.items() if v != target_version}
+    todo = {d: v for d, v in current_versions.items()
+            if skip_reason(v, target=target_version, min_version=min_version) is None}
     stages = assign_stages(todo, stages=plan.stages, seed=seed)
     devices = {d: DeviceRun(device_id=d, stage=stages[d], previous_version=v) for d, v in todo.items()}
     return Rollout(rollout_id=rollout_id, target_version=target_version, plan=plan, devices=devices,

@@ -1,14 +1,14 @@
-"""Hub side of firmware signing: the signing key on disk, plus the shared sign/verify scheme.
-
-The scheme itself lives in ``protocol.firmware`` because devices verify with it too.
-"""
+"""Hub side of firmware signing: the signing key on disk, manifests of image files, and the
+shared sign/verify scheme re-exported from ``protocol.firmware`` (devices verify with it too)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import (
     BestAvailableEncryption,
@@ -19,33 +19,33 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from protocol.firmware import (
+    FirmwareManifest,
     FirmwareRejected,
+    RollbackAuthorisation,
+    SignedRollback,
     public_key_from_b64,
     public_key_to_b64,
     sha256_file,
-    sign_artifact,
-    sign_digest,
-    verify_artifact,
+    sign_manifest,
+    sign_rollback,
+    verify_manifest,
 )
+from protocol.payloads import DeviceKind
 
 __all__ = [
-    "FirmwareRejected", "SignedArtifact", "generate_private_key", "load_or_create_private_key",
-    "load_private_key", "public_key_from_b64", "public_key_to_b64", "save_private_key",
-    "sha256_file", "sign_artifact", "sign_digest", "sign_file", "verify_artifact",
+    "FirmwareManifest", "FirmwareRejected", "RollbackAuthorisation", "SignedRollback", "generate_private_key",
+    "legacy_digest_signature_ok", "load_or_create_private_key", "load_private_key", "manifest_for_file",
+    "public_key_from_b64", "public_key_to_b64", "save_private_key", "sha256_file", "sign_manifest",
+    "sign_rollback", "verify_manifest",
 ]
+
+# The first scheme signed only the image's SHA-256 under this prefix. Devices no longer accept it;
+# the hub recognises it only to re-sign, as a manifest, artefacts it accepted before the change.
+LEGACY_DIGEST_PREFIX = b"officehub-firmware-v1:"
 
 
 class SigningKeyError(Exception):
     """The firmware signing key cannot be read or written."""
-
-
-@dataclass(frozen=True, slots=True)
-class SignedArtifact:
-    """What the hub stores per firmware upload and puts into ``update_firmware``."""
-
-    sha256: str
-    size: int
-    signature: str
 
 
 def generate_private_key() -> Ed25519PrivateKey:
@@ -90,11 +90,19 @@ def load_or_create_private_key(path: str | Path, *, passphrase: bytes | None = N
     return key
 
 
-def public_key_of(key: Ed25519PrivateKey) -> Ed25519PublicKey:
-    return key.public_key()
-
-
-def sign_file(path: str | Path, private_key: Ed25519PrivateKey) -> SignedArtifact:
-    """One streaming pass: hash, size and signature of an uploaded artefact."""
+def manifest_for_file(path: str | Path, *, kind: DeviceKind, version: str, model: str | None = None,
+                      min_version: str | None = None) -> FirmwareManifest:
+    """The manifest of an image file (one streaming pass for hash and size); sign it with ``sign_manifest``."""
     digest, size = sha256_file(path)
-    return SignedArtifact(sha256=digest, size=size, signature=sign_digest(digest, private_key))
+    return FirmwareManifest(kind=kind, model=model, version=version, sha256=digest, size=size,
+                            min_version=min_version)
+
+
+def legacy_digest_signature_ok(sha256_hex: str, signature_b64: str, public_key: Ed25519PublicKey) -> bool:
+    """Whether ``signature_b64`` is this key's signature of the old digest-only scheme."""
+    try:
+        public_key.verify(base64.b64decode(signature_b64, validate=True),
+                          LEGACY_DIGEST_PREFIX + bytes.fromhex(sha256_hex))
+    except (binascii.Error, ValueError, InvalidSignature):
+        return False
+    return True

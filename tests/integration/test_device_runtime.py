@@ -21,7 +21,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.runtime import DeviceAgent, RequestTimeout, UnknownEventType
 from devices.runtime.transport import parse_broker_url
-from hub.fleet.firmware_signing import generate_private_key, public_key_to_b64, sign_digest
+from hub.fleet.firmware_signing import (
+    FirmwareManifest,
+    RollbackAuthorisation,
+    generate_private_key,
+    public_key_to_b64,
+    sign_manifest,
+    sign_rollback,
+)
 from protocol import topics
 from protocol.payloads import (
     Availability,
@@ -445,8 +452,10 @@ def test_no_installer_switch_or_reboot_hook_means_unsupported_not_success(
     key = generate_private_key()
     image = b"door firmware 2.0 " * 500
     server = _ImageServer(image)
-    update = {"rollout_id": "r1", "version": "2.0", "url": server.url, "sha256": hashlib.sha256(image).hexdigest(),
-              "signature": sign_digest(hashlib.sha256(image).hexdigest(), key), "size": len(image)}
+    manifest = FirmwareManifest(kind=DeviceKind.DOOR_TERMINAL, version="2.0", size=len(image),
+                                sha256=hashlib.sha256(image).hexdigest())
+    update = {"rollout_id": "r1", "url": server.url, "manifest": manifest.model_dump(mode="json"),
+              "signature": sign_manifest(manifest, key)}
     agent = make_agent(own_mosquitto, device_id, tmp_path / "dev")
     agent.fleet.trust_firmware_key(public_key_to_b64(key.public_key()))
     agent.start()
@@ -482,13 +491,18 @@ def test_no_installer_switch_or_reboot_hook_means_unsupported_not_success(
         agent.fleet.install_hook = lambda version, path: installed.append(version)
         second = ack(_cmd("update_firmware", {**update, "rollout_id": "r2"}))
         assert second.status is CommandAckStatus.OK and installed == ["2.0"] and agent.firmware == "2.0"
-        back = ack(_cmd("rollback_firmware", {"rollout_id": "r2", "version": "1.0"}))
+        # Going back to 1.0 is a downgrade: it needs the hub's signed authorisation for this device.
+        grant = sign_rollback(RollbackAuthorisation(kind=DeviceKind.DOOR_TERMINAL, version="1.0",
+                                                    device_ids=[device_id], expires_at=int(time.time()) + 600,
+                                                    rollout_id="r2", issued_by="admin"), key)
+        rollback = {"rollout_id": "r2", "version": "1.0", "rollback": grant.model_dump(mode="json")}
+        back = ack(_cmd("rollback_firmware", rollback))
         assert back.status is CommandAckStatus.UNSUPPORTED and "no switch hook" in (back.error or "")
         assert agent.firmware == "2.0"
         assert not [s for s, _ in firmware_states() if s == "rolled_back"]
         switched: list[str] = []
         agent.fleet.switch_hook = switched.append
-        again = ack(_cmd("rollback_firmware", {"rollout_id": "r2", "version": "1.0"}))
+        again = ack(_cmd("rollback_firmware", rollback))
         assert again.status is CommandAckStatus.OK and switched == ["1.0"] and agent.firmware == "1.0"
         assert agent.boot_id == boot  # nothing restarted it
     finally:

@@ -4,6 +4,7 @@ an audit entry for each step; forged or corrupted firmware refused with the reas
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -17,7 +18,15 @@ from sqlalchemy import select
 from firmware_sim.adapters import FirmwareFaults
 from firmware_sim.fleet import SimFleet
 from hub.db.models.core import AuditLog
-from hub.fleet.firmware_signing import generate_private_key, sign_digest
+from hub.db.models.fleet import FirmwareArtifact
+from hub.fleet.firmware_signing import (
+    LEGACY_DIGEST_PREFIX,
+    FirmwareManifest,
+    generate_private_key,
+    sign_manifest,
+    verify_manifest,
+)
+from protocol.payloads import DeviceKind
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.hub_http import HttpHub
 from tests.support.waiting import wait_for
@@ -184,12 +193,19 @@ def test_abort_cancels_the_update_an_offline_device_never_got(site: Site) -> Non
     wait_for(lambda: all(d.agent.firmware == OLD for d in online), timeout=60)
 
 
+def manifest_of(fw: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The manifest the hub signed for an uploaded artefact (from its public listing)."""
+    return {**{k: fw[k] for k in ("kind", "model", "version", "sha256", "size", "min_version")}, **changes}
+
+
 def test_wrong_hash_or_signature_is_refused_and_the_device_is_unchanged(site: Site) -> None:
     data = b"good image " * 100
     wrong_hash = site.upload("9.9.1", data, sha256="0" * 64)
     assert wrong_hash.status_code == 422 and "hash_mismatch" in wrong_hash.json()["detail"]
     digest = hashlib.sha256(data).hexdigest()
-    foreign = sign_digest(digest, generate_private_key())  # signed with a key the hub does not hold
+    other_key = generate_private_key()  # a key the hub does not hold
+    foreign = sign_manifest(FirmwareManifest(kind=DeviceKind.DOOR_TERMINAL, version="9.9.2", sha256=digest,
+                                             size=len(data)), other_key)
     bad_sig = site.upload("9.9.2", data, signature=foreign)
     assert bad_sig.status_code == 422 and "bad_signature" in bad_sig.json()["detail"]
     refused = {e.detail["reason"] for e in site.audit("firmware.refused")}
@@ -200,26 +216,31 @@ def test_wrong_hash_or_signature_is_refused_and_the_device_is_unchanged(site: Si
     good = site.upload("9.9.3", data).json()
     url = site.hub.runtime.services["fleet"].firmware.signed_url(good["id"])
     door = site.fleet.doors[1]
-    for sig, sha, reason in ((foreign, digest, "bad_signature"), (good["signature"], "1" * 64, "bad_signature")):
-        cmd = site.http.post(f"/api/v1/devices/{door.device_id}/commands", headers=site.h, json={
-            "name": "update_firmware", "args": {"rollout_id": "forged", "version": "9.9.3", "url": url,
-                                                "sha256": sha, "signature": sig, "size": len(data)}}).json()
-        done = wait_for(lambda c=cmd: (x := site.get(f"/api/v1/devices/{door.device_id}/commands/{c['id']}"))
-                        ["state"] in ("acked", "failed") and x, timeout=60)
-        assert done["state"] == "failed" and reason in done["error"]
+    forged = manifest_of(good)
+    for manifest, sig in ((forged, sign_manifest(FirmwareManifest.model_validate(forged), other_key)),
+                          (manifest_of(good, sha256="1" * 64), good["signature"])):
+        done = raw_command(site, door.device_id, "update_firmware", {
+            "rollout_id": "forged", "url": url, "manifest": manifest, "signature": sig})
+        assert done["state"] == "failed" and "bad_signature" in done["error"]
         assert site.audit("device.command", door.device_id)
     # Right signature, tampered image behind a valid link: the device's hash check refuses it.
     evil = site.upload("9.9.4", b"evil image " * 100).json()
     tampered = site.hub.runtime.services["fleet"].firmware.signed_url(evil["id"])
-    cmd = site.http.post(f"/api/v1/devices/{door.device_id}/commands", headers=site.h, json={
-        "name": "update_firmware", "args": {"rollout_id": "forged", "version": "9.9.3", "url": tampered,
-                                            "sha256": digest, "signature": good["signature"], "size": len(data)}})
-    done = wait_for(lambda: (x := site.get(f"/api/v1/devices/{door.device_id}/commands/{cmd.json()['id']}"))
-                    ["state"] in ("acked", "failed") and x, timeout=60)
+    done = raw_command(site, door.device_id, "update_firmware", {
+        "rollout_id": "forged", "url": tampered, "manifest": manifest_of(good), "signature": good["signature"]})
     assert done["state"] == "failed" and "hash_mismatch" in done["error"]
     assert door.agent.firmware == OLD and not list((door.agent.workdir / "firmware").glob("slot-9.9.*"))
     # Download links are signed: a changed signature is refused.
     assert site.http.get(url.replace("sig=", "sig=x")).status_code == 403
+
+
+def raw_command(site: Site, device_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Send a command through the commands route (not a rollout) and wait for the device's answer."""
+    res = site.http.post(f"/api/v1/devices/{device_id}/commands", headers=site.h, json={"name": name, "args": args})
+    assert res.status_code in (200, 201, 202), res.text
+    cid = res.json()["id"]
+    return wait_for(lambda: (x := site.get(f"/api/v1/devices/{device_id}/commands/{cid}"))
+                    ["state"] in ("acked", "failed") and x, timeout=60)
 
 
 def test_a_device_without_an_installer_is_not_counted_as_updated(
@@ -261,6 +282,97 @@ def test_a_device_without_an_installer_is_not_counted_as_updated(
         assert s.get(f"/api/v1/devices/{bare.device_id}")["firmware"] == OLD
         [cmd] = [c for c in s.get(f"/api/v1/devices/{bare.device_id}/commands") if c["name"] == "update_firmware"]
         assert cmd["state"] == "failed" and "no firmware installer" in cmd["error"]
+    finally:
+        fleet.stop()
+        s.http.close()
+
+
+def test_devices_refuse_other_kinds_downgrades_and_min_version_and_only_the_admins_rollback_goes_back(
+        http_hub_factory: Callable[..., HttpHub], mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    """Images reach devices through raw commands (what an operator, or anyone publishing on the command
+    topic, could send): each is hub-signed and genuine, and each is refused on the device with the
+    reason. The admin's rollback of a rollout carries the hub's signed authorisation and is obeyed."""
+    hub = http_hub_factory(broker_url=mosquitto.url, rollout_tick_s=0.5)
+    fleet = SimFleet(broker_url=mosquitto.url, doors=3, printboxes=0, seed=7, workdir=tmp_path / "sim",
+                     id_prefix=unique_id("sig") + "-", heartbeat_s=10)
+    fw_service = hub.runtime.services["fleet"].firmware
+    fleet.enable_firmware(public_key_b64=fw_service.public_key_b64)
+    fleet.start()
+    s = Site(hub, fleet, unique_id("grp"), FirmwareFaults())
+    try:
+        assert fleet.wait_connected(30)
+        ids = [d.device_id for d in fleet.doors]
+        target = fleet.doors[0]
+        prefix = target.device_id.rsplit("-door", 1)[0]
+        wait_for(lambda: sorted(d["id"] for d in s.get("/api/v1/devices", params={"q": prefix})["items"]
+                                if d["online"] and d["firmware"] == OLD) == sorted(ids), timeout=60)
+        for d in fleet.doors:
+            res = s.http.patch(f"/api/v1/devices/{d.device_id}", headers=s.h, json={"group": s.group})
+            assert res.status_code == 200, res.text
+
+        # Uploads: versions must be orderable, min_version not above the version.
+        bad = s.upload("nightly", b"x" * 10)
+        assert bad.status_code == 422 and "bad_version" in bad.json()["detail"]
+        bad = s.upload("0.5.0", b"x" * 10, min_version="0.6")
+        assert bad.status_code == 422 and "min_version" in bad.json()["detail"]
+
+        # 0.2.0, stored as before this change (a digest-only signature): re-signed as a manifest when offered.
+        new = s.upload(NEW, b"door image 0.2.0 " * 500).json()
+        legacy = base64.b64encode(fw_service.key.sign(LEGACY_DIGEST_PREFIX + bytes.fromhex(new["sha256"]))).decode()
+        with hub.runtime.sessions() as db, db.begin():
+            db.get(FirmwareArtifact, new["id"]).signature = legacy
+        res = s.http.post("/api/v1/rollouts", headers=s.h, json={"firmware_id": new["id"], "group": s.group,
+                                                                 "stages": [100]})
+        assert res.status_code == 201, res.text
+        rid = res.json()["id"]
+        wait_for(lambda: s.get(f"/api/v1/rollouts/{rid}")["state"] == "completed", timeout=60)
+        assert all(d.agent.firmware == NEW for d in fleet.doors)
+        assert s.audit("firmware.resigned", str(new["id"]))
+        resigned = next(f for f in s.get("/api/v1/firmware") if f["id"] == new["id"])
+        verify_manifest(FirmwareManifest.model_validate(manifest_of(resigned)), resigned["signature"],
+                        fw_service.key.public_key())
+
+        def offer(fw: dict[str, Any]) -> dict[str, Any]:
+            return raw_command(s, target.device_id, "update_firmware", {
+                "rollout_id": f"raw-{fw['version']}", "url": fw_service.signed_url(fw["id"]),
+                "manifest": manifest_of(fw), "signature": fw["signature"]})
+
+        # A print box's image, offered to a door terminal.
+        box = s.http.post("/api/v1/firmware", headers=s.h, files={"file": ("box.bin", b"box image " * 300)},
+                          data={"kind": "print_box", "version": "0.3.0"}).json()
+        done = offer(box)
+        assert done["state"] == "failed" and "wrong_kind" in done["error"], done
+
+        # An older (genuine) door image: a downgrade. A rollout of it has no device to go to.
+        older = s.upload("0.1.5", b"door image 0.1.5 " * 500).json()
+        done = offer(older)
+        assert done["state"] == "failed" and "downgrade" in done["error"], done
+        res = s.http.post("/api/v1/rollouts", headers=s.h, json={"firmware_id": older["id"], "group": s.group})
+        assert res.status_code == 422 and "not older than 0.1.5" in res.json()["detail"], res.text
+
+        # An image that installs only over 0.3.0 or later, to a device on 0.2.0.
+        later = s.upload("0.4.0", b"door image 0.4.0 " * 500, min_version="0.3.0").json()
+        assert later["min_version"] == "0.3.0"
+        done = offer(later)
+        assert done["state"] == "failed" and "below_min_version" in done["error"], done
+        res = s.http.post("/api/v1/rollouts", headers=s.h, json={"firmware_id": later["id"], "group": s.group})
+        assert res.status_code == 422 and "below the image's min_version 0.3.0" in res.json()["detail"], res.text
+
+        # Nothing changed on the device; the refusals reached the registry's command history.
+        assert target.agent.firmware == NEW
+        assert not list((target.agent.workdir / "firmware").glob("slot-0.[134]*"))
+        # A raw rollback (no authorisation) is refused too ...
+        done = raw_command(s, target.device_id, "rollback_firmware", {"rollout_id": rid, "version": OLD})
+        assert done["state"] == "failed" and "downgrade" in done["error"], done
+        assert target.agent.firmware == NEW
+        # ... the admin's rollback of the rollout carries the signed authorisation and is obeyed.
+        back = s.http.post(f"/api/v1/rollouts/{rid}/rollback", headers=s.h)
+        assert back.status_code == 200, back.text
+        wait_for(lambda: s.get(f"/api/v1/rollouts/{rid}")["state"] == "rolled_back", timeout=60)
+        assert all(d.agent.firmware == OLD for d in fleet.doors)
+        sent = [c for c in s.get(f"/api/v1/devices/{target.device_id}/commands")
+                if c["name"] == "rollback_firmware" and c.get("args", {}).get("rollback")]
+        assert sent and sent[0]["args"]["rollback"]["authorisation"]["device_ids"] == [target.device_id]
     finally:
         fleet.stop()
         s.http.close()

@@ -27,6 +27,7 @@ from hub.domain.rollout import (
     report,
     resume,
     rollback,
+    skip_reason,
     start,
     tick,
 )
@@ -100,6 +101,18 @@ def test_devices_already_on_target_are_left_out() -> None:
                        current_versions=versions, seed="s", now=T0)
     assert sorted(r.devices) == ["a", "c"]
     assert r.devices["c"].previous_version == "1.1"
+
+
+def test_devices_that_would_refuse_the_image_are_left_out() -> None:
+    """Versions compare by meaning: a device on 1.10 is past 1.9; one below min_version is skipped."""
+    versions = {"a": "1.9.0", "b": "1.10.0", "c": "1.8", "d": "2.0", "e": "unknown"}
+    r = create_rollout(rollout_id="r", target_version="1.10", plan=RolloutPlan(stages=(100,)),
+                       current_versions=versions, seed="s", now=T0, min_version="1.9")
+    assert sorted(r.devices) == ["a", "e"]  # "unknown" is the device's to judge
+    assert skip_reason("1.10.0", target="1.10") == "runs 1.10.0, not older than 1.10"
+    assert skip_reason("2.0", target="1.10") == "runs 2.0, not older than 1.10"
+    assert skip_reason("1.8", target="1.10", min_version="1.9") == "runs 1.8, below the image's min_version 1.9"
+    assert skip_reason("1.9.0", target="1.10", min_version="1.9") is None
 
 
 # --- happy path -----------------------------------------------------------------------------------

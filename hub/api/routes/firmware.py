@@ -1,5 +1,5 @@
-"""Firmware artefacts: upload (hash computed, signed by the hub or a supplied signature verified),
-list, the hub's public key, and signed expiring downloads for devices."""
+"""Firmware artefacts: upload (hash computed, manifest signed by the hub or a supplied signature
+verified), list, the hub's public key, and signed expiring downloads for devices."""
 
 from __future__ import annotations
 
@@ -26,9 +26,14 @@ def upload(user: AdminUser, rt: RuntimeDep, file: Annotated[UploadFile, File()],
            version: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")],
            signature: Annotated[str | None, Form(max_length=256)] = None,
            sha256: Annotated[str | None, Form(pattern=r"^[0-9a-fA-F]{64}$")] = None,
-           notes: Annotated[str, Form(max_length=2000)] = "") -> FirmwareArtifact:
+           notes: Annotated[str, Form(max_length=2000)] = "",
+           min_version: Annotated[str | None, Form(max_length=64, pattern=r"^([A-Za-z0-9][A-Za-z0-9._+-]*)?$")] = None,
+           model: Annotated[str | None, Form(max_length=64)] = None) -> FirmwareArtifact:
+    """``min_version``: the oldest version the image may be installed over (empty: any); ``model``: only
+    devices reporting this model may install it (empty: every device of the kind). Both are signed."""
     meta = Upload(kind=kind, version=version, filename=file.filename or f"{kind}-{version}.bin",
-                  signature=signature or None, sha256=sha256, notes=notes)
+                  signature=signature or None, sha256=sha256, notes=notes,
+                  min_version=(min_version or "").strip() or None, model=(model or "").strip() or None)
     try:
         return get_fleet(rt).firmware.add(meta, file.file, actor=user.username)
     except FirmwareRefused as exc:

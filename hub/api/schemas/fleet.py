@@ -115,7 +115,9 @@ class FirmwarePublic(BaseModel):
     filename: str
     size: int
     sha256: str
-    signature: str
+    model: str | None = None
+    min_version: str | None = None
+    signature: str = Field(description="base64 Ed25519 over the canonical manifest (protocol.firmware)")
     notes: str
     created_at: datetime
     created_by: str

@@ -91,6 +91,11 @@ class FirmwareArtifact(Base):
     path: Mapped[str] = mapped_column(String(1024))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
+    # Only devices of this model may install it (None: any model of the kind).
+    model: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Oldest version the image may be installed over (None: any).
+    min_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # base64 Ed25519 over the canonical manifest (protocol.firmware.manifest_bytes).
     signature: Mapped[str] = mapped_column(String(256))
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

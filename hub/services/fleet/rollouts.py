@@ -2,7 +2,10 @@
 
 Every mutation (API call, device ``firmware`` event, timer tick) loads the rollout, applies one
 domain step, stores the snapshot with one audit entry per transition, then carries out the step's
-actions (``update_firmware`` / ``rollback_firmware`` commands, alerts). A lock serialises steps.
+actions (``update_firmware`` with the signed manifest / ``rollback_firmware`` with a signed rollback
+authorisation per device, alerts). A lock serialises steps. Rollback authorisations are issued only
+here, for a rollout's rollback (an admin's rollback or abort, or the abort its own thresholds trip),
+never for a raw command, so a device cannot be sent back to an old image by other means.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,12 +42,25 @@ from hub.ingest.handlers import StoredEvent
 from hub.services.audit import audit
 from hub.services.fleet.alerts import raise_alert
 from hub.services.fleet.firmware import FirmwareService
+from protocol.firmware import FirmwareRejected
 
 if TYPE_CHECKING:
     from hub.runtime import HubRuntime
 
 log = logging.getLogger(__name__)
 ACTIVE = (RolloutState.RUNNING, RolloutState.PAUSED, RolloutState.ROLLING_BACK)
+GRANT_SKEW_S = 600  # a device clock this far behind still accepts a fresh rollback authorisation
+
+
+@dataclass(frozen=True, slots=True)
+class _Signed:
+    """What one step sends: the artefact's signed manifest, and who rollback authorisations name."""
+
+    firmware_id: int
+    manifest: dict[str, Any]
+    signature: str
+    kind: str
+    issuer: str
 
 
 def _load(s: Session, rollout_id: str) -> tuple[RolloutRow, Rollout]:
@@ -108,6 +124,8 @@ class RolloutDriver:
             if art is None:
                 raise LookupError(f"no firmware {firmware_id}")
             q = select(Device.id, Device.firmware).where(Device.kind == art.kind, Device.revoked.is_(False))
+            if art.model is not None:
+                q = q.where(Device.model == art.model)
             if group is not None:
                 q = q.join(FleetDevice, FleetDevice.device_id == Device.id).where(FleetDevice.group == group)
             if device_ids is not None:
@@ -120,10 +138,13 @@ class RolloutDriver:
                 raise RolloutError(f"{len(busy)} device(s) are in another active rollout, e.g. {sorted(busy)[0]}")
             rid = uuid.uuid4().hex[:16]
             r = rules.create_rollout(rollout_id=rid, target_version=art.version, plan=plan, current_versions=versions,
-                                     seed=rid, now=datetime.now(UTC))
+                                     seed=rid, now=datetime.now(UTC), min_version=art.min_version)
+            skipped = {d: why for d, v in versions.items()
+                       if (why := rules.skip_reason(v, target=art.version, min_version=art.min_version))}
             if not r.devices:
+                example = f" (e.g. {min(skipped)}: {skipped[min(skipped)]})" if skipped else ""
                 raise RolloutError(f"no {art.kind} device{' in group ' + group if group else ''} needs "
-                                   f"version {art.version}")
+                                   f"version {art.version}{example}")
             s.add(RolloutRow(id=rid, firmware_id=art.id, target_version=art.version, group=group, kind=art.kind,
                              state=r.state.value, stage=r.stage, plan=asdict(plan), created_by=actor,
                              created_at=r.updated_at, updated_at=r.updated_at))
@@ -133,7 +154,7 @@ class RolloutDriver:
                                        previous_version=run.previous_version, state=run.state.value))
             audit(s, actor=actor, action="rollout.create", target_type="rollout", target_id=rid,
                   detail={"firmware_id": art.id, "version": art.version, "group": group, "devices": len(r.devices),
-                          "plan": asdict(plan)})
+                          "skipped": dict(sorted(skipped.items())[:50]), "plan": asdict(plan)})
         return rid
 
     def command(self, rollout_id: str, name: str, *, actor: str, reason: str | None = None) -> None:
@@ -192,24 +213,39 @@ class RolloutDriver:
                           detail={"state": step.rollout.state.value, "stage": step.rollout.stage})
                 art = s.get(FirmwareArtifact, row.firmware_id)
                 assert art is not None
-                art_info = (art.id, art.sha256, art.signature, art.size)
-            self._carry_out(rollout_id, step, art_info)
+                manifest: dict[str, Any] = {}
+                signature = ""
+                if any(isinstance(a, Offer) for a in step.actions):
+                    try:
+                        m, signature = self.firmware.signed_manifest(s, art)
+                    except FirmwareRejected as exc:  # e.g. the hub's key was replaced since the upload
+                        raise RolloutError(f"firmware {art.id} cannot be offered: {exc}") from exc
+                    manifest = m.model_dump(mode="json")
+                # Who the device's rollback authorisation names: the admin, or the rollout's own abort.
+                issuer = actor if action is not None else f"hub (rollout by {row.created_by})"
+                signed = _Signed(art.id, manifest, signature, row.kind, issuer)
+            self._carry_out(rollout_id, step, signed)
         self.rt.live.publish("rollout", {"id": rollout_id, "state": step.rollout.state.value,
                                          "stage": step.rollout.stage, "reason": step.rollout.reason})
 
-    def _carry_out(self, rollout_id: str, step: Step, art: tuple[int, str, str, int]) -> None:
-        art_id, sha256, signature, size = art
+    def _carry_out(self, rollout_id: str, step: Step, art: _Signed) -> None:
         ttl = step.rollout.plan.device_timeout_s
         for act in step.actions:
             if isinstance(act, Offer):
-                url = self.firmware.signed_url(art_id)
+                url = self.firmware.signed_url(art.firmware_id)
                 for device_id in act.device_ids:
                     self._send(device_id, "update_firmware", {
-                        "rollout_id": rollout_id, "version": act.version, "url": url, "sha256": sha256,
-                        "signature": signature, "size": size}, ttl)
+                        "rollout_id": rollout_id, "url": url, "manifest": art.manifest,
+                        "signature": art.signature}, ttl)
             elif isinstance(act, Rollback):
                 for device_id, version in act.targets:
-                    self._send(device_id, "rollback_firmware", {"rollout_id": rollout_id, "version": version}, ttl)
+                    # One authorisation per device and version, valid while the command is (plus clock skew).
+                    grant = self.firmware.rollback_authorisation(
+                        kind=art.kind, version=version, device_ids=[device_id], valid_s=ttl + GRANT_SKEW_S,
+                        rollout_id=rollout_id, issued_by=art.issuer)
+                    self._send(device_id, "rollback_firmware", {
+                        "rollout_id": rollout_id, "version": version, "rollback": grant.model_dump(mode="json")},
+                        ttl)
             elif isinstance(act, Abort):
                 # An offline device must not get the aborted version when it comes back.
                 canceled = self.rt.commands.cancel_pending(

@@ -35,7 +35,9 @@ export default async function rollouts(main, ctx) {
       const full = await Promise.all(rs.map((r) => api(`/api/v1/rollouts/${r.id}`)));
       clear(fwSelect, fws.map((f) => h('option', { value: String(f.id) }, `${f.kind.replace('_', ' ')} ${f.version}`)));
       clear(fwList, table({ caption: 'Firmware', rows: fws, empty: 'No firmware uploaded.', columns: [
-        { label: 'Kind', render: (f) => f.kind.replace('_', ' ') }, { label: 'Version', key: 'version' },
+        { label: 'Kind', render: (f) => f.kind.replace('_', ' ') + (f.model ? ` (${f.model})` : '') },
+        { label: 'Version', key: 'version' },
+        { label: 'Installs over', render: (f) => (f.min_version ? `${f.min_version} or later` : 'any older') },
         { label: 'Size', num: true, render: (f) => `${Math.ceil(f.size / 1024)} KB` },
         { label: 'SHA-256', render: (f) => h('code', { class: 'small', title: f.sha256 }, `${f.sha256.slice(0, 12)}…`) },
         { label: 'Uploaded', render: (f) => `${fmtTime(f.created_at)} by ${f.created_by}` },
@@ -97,10 +99,15 @@ function rolloutForm(msg, fwSelect, reload) {
 function uploadForm(msg, reload) {
   const kind = h('select', {}, h('option', { value: 'door_terminal' }, 'Door terminal'), h('option', { value: 'print_box' }, 'Print box'));
   const version = h('input', { required: true, placeholder: '1.4.0' });
+  // Signed into the manifest: devices below it refuse the image (empty: installs over any older version).
+  const minVersion = h('input', { placeholder: 'Any (e.g. 1.2.0)' });
+  const model = h('input', { placeholder: 'Any model of this kind' });
   const file = h('input', { type: 'file', required: true });
   const notes = h('input', { placeholder: 'What changed' });
   const submit = h('button', { type: 'submit' }, 'Upload firmware');
   const form = h('form', { class: 'stack', 'aria-label': 'Upload firmware' }, field('For', kind), field('Version', version),
+    field('Oldest it installs over', minVersion, 'Devices running an older version refuse the image. Empty: any.'),
+    field('Device model', model, 'Only devices reporting this model install it. Empty: every model.'),
     field('Image file', file), field('Notes', notes), h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -109,6 +116,8 @@ function uploadForm(msg, reload) {
       data.append('kind', kind.value);
       data.append('version', version.value.trim());
       data.append('notes', notes.value);
+      if (minVersion.value.trim()) data.append('min_version', minVersion.value.trim());
+      if (model.value.trim()) data.append('model', model.value.trim());
       data.append('file', file.files[0]);
       try {
         const fw = await api('/api/v1/firmware', { method: 'POST', form: data });
