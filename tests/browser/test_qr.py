@@ -20,7 +20,7 @@ TEXTS = ["R", "release:" + "a" * 18, "b" * 40, "c" * 60, "d" * 80, "e" * 100, "f
 
 def _matrices(texts: list[str]) -> list[list[list[bool]]]:
     if shutil.which("node") is None:
-        pytest.skip("node is not installed")
+        pytest.fail("node is not installed (`make test` installs it: scripts/test-env.sh)", pytrace=False)
     js = (f"import {{ qrMatrix }} from {json.dumps((WEB_ROOT / 'js' / 'qr.js').as_uri())};"
           f"console.log(JSON.stringify({json.dumps(texts)}.map((t) => qrMatrix(t))));")
     out = subprocess.run(["node", "--input-type=module", "-e", js], capture_output=True, text=True, timeout=60)
@@ -43,7 +43,7 @@ def test_codes_decode_to_the_same_text_for_versions_1_to_10() -> None:
 
 def test_too_long_text_is_refused_with_a_message() -> None:
     if shutil.which("node") is None:
-        pytest.skip("node is not installed")
+        pytest.fail("node is not installed (`make test` installs it: scripts/test-env.sh)", pytrace=False)
     js = (f"import {{ qrMatrix }} from {json.dumps((WEB_ROOT / 'js' / 'qr.js').as_uri())};"
           "try { qrMatrix('x'.repeat(214)); } catch (e) { console.log(e.message); }")
     out = subprocess.run(["node", "--input-type=module", "-e", js], capture_output=True, text=True, timeout=60)
