@@ -31,9 +31,11 @@ check: $(TSTAMP)
 docs: $(STAMP)
 	$(PY) -m protocol.docgen > docs/mqtt-api.md
 
+# A half-made venv (no ensurepip: Debian's python3-venv missing; no network) is removed, so the next
+# make starts it again instead of taking .venv/bin/python as done.
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -U pip wheel
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+	$(PIP) install -U pip wheel || { rm -rf $(VENV); exit 1; }
 
 # face_recognition's metadata pins the dlib sdist (a long compile): install the prebuilt
 # dlib-bin wheel and the models first, then face-recognition without its dependencies.
