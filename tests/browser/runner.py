@@ -27,17 +27,15 @@ Handler = Callable[[dict[str, Any]], None]
 
 
 def require_browser() -> None:
-    """Skip (outside CI) when node, chromium or playwright-core is missing; fail in CI."""
+    """Fail (never skip) when node, chromium or playwright-core is missing: `make test` installs them."""
     missing = [what for what, ok in [
         ("node", shutil.which("node") is not None),
         (CHROMIUM, Path(CHROMIUM).exists()),
-        ("tests/browser/node_modules/playwright-core (run `make install-test` or npm install there)",
-         (HERE / "node_modules" / "playwright-core").is_dir()),
+        ("tests/browser/node_modules/playwright-core", (HERE / "node_modules" / "playwright-core").is_dir()),
     ] if not ok]
     if missing:
-        if os.environ.get("CI"):
-            raise RuntimeError(f"browser tests need: {', '.join(missing)}")
-        pytest.skip(f"browser tests need: {', '.join(missing)}")
+        pytest.fail(f"browser tests need: {', '.join(missing)} (`make test` installs them: scripts/test-env.sh, "
+                    "then npm ci in tests/browser)", pytrace=False)
 
 
 def _pump(stream: Any, out: queue.Queue[str | None]) -> None:
