@@ -5,7 +5,8 @@ checks ``sha256``, submits to its CUPS queue and reports every state change as a
 event. Printer faults (paper out, jam, offline, paused queue) go out as the generic ``alarm`` event
 with one of ``PRINTER_ALARM_CODES`` and ``details.queue``. A box that reconnects asks for the jobs
 it should have (``print_jobs_pending``). Secure release at the box: the box sends ``release`` with
-the PIN or QR code it read; the hub answers with the job ids it released (``ReleaseResult``).
+the employee number and PIN, or the QR code, it read; the hub answers with the job ids it released
+(``ReleaseResult``).
 """
 
 from __future__ import annotations
@@ -84,11 +85,12 @@ class ReleaseJobArgs(Body):
 
 @request_body("release")
 class ReleaseRequest(Body):
-    """Box → hub: someone at the box wants their held jobs. Exactly one of ``pin`` / ``qr``.
+    """Box → hub: someone at the box wants their held jobs: ``employee`` + ``pin``, or ``qr``.
 
-    ``employee`` (optional, with ``pin``): the employee number typed with the PIN. The PIN is then
-    checked against that employee only, and wrong PINs are limited per box and employee number
-    instead of per box, so one person's typos do not lock the printer for everyone.
+    ``employee``: the employee number typed before the PIN; the PIN is checked against that
+    employee only (PINs are not unique). Wrong PINs are limited per employee number (at every box)
+    and per box; a locked-out employee can still release with a job's QR code.
+    ``qr``: a scanned release code, which releases exactly the one job it was issued for.
     """
 
     pin: str | None = Field(default=None, pattern=r"^[0-9]{4,12}$")
@@ -99,9 +101,9 @@ class ReleaseRequest(Body):
     @model_validator(mode="after")
     def _one_credential(self) -> ReleaseRequest:
         if (self.pin is None) == (self.qr is None):
-            raise ValueError("give exactly one of pin or qr")
-        if self.employee is not None and self.pin is None:
-            raise ValueError("employee goes with a pin")
+            raise ValueError("give exactly one of pin (with employee) or qr")
+        if (self.employee is None) != (self.pin is None):
+            raise ValueError("employee and pin go together")
         return self
 
 

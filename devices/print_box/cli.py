@@ -53,8 +53,8 @@ class CupsPrinterSource:
 @click.option("--username", default=None, envvar="OFFICEHUB_DEVICE_USERNAME")
 @click.option("--password", default=None, envvar="OFFICEHUB_DEVICE_PASSWORD")
 @click.option("--panel", default=None, metavar="stdin|PATH",
-              help="Release panel: read PINs ('PIN' or 'EMPLOYEE-NO PIN') and scanned job codes, one per line, "
-                   "from standard input or a keypad/scanner device, and show the hub's answer.")
+              help="Release panel: read employee number then PIN (or 'EMPLOYEE-NO PIN') and scanned job codes, "
+                   "one per line, from standard input or a keypad/scanner device, and show the hub's answer.")
 @click.option("--panel-printer", default=None, help="The CUPS printer the release panel stands at.")
 def printbox(device_id: str | None, broker_url: str, workdir: Path, cups_host: str | None, claim_token: str | None,
              hub_url: str | None, username: str | None, password: str | None, panel: str | None,

@@ -1,22 +1,26 @@
 """The box's release panel: what an employee types or scans at the printer to get held jobs.
 
 USB keypads and QR/barcode scanners present themselves as keyboards, so the panel reads lines from a
-text stream (standard input, or a tty / input device path) and answers on the box's display stream:
+text stream (standard input, or a tty / input device path) and answers on the box's display stream.
+The panel asks for the employee number, then the PIN (PINs are not unique: the hub checks the PIN
+against that one employee):
 
-- ``<PIN>`` (4–12 digits) — release this person's held jobs by PIN;
-- ``<employee number> <PIN>`` — the same, with the PIN checked against that employee only (typos
-  are then rate-limited per person, not for the whole box);
-- anything else without spaces, 8+ characters — a scanned release code (QR) for one job.
+- ``<employee number>`` — the panel answers "type your PIN" and takes the next line as the PIN
+  (within ``pin_wait_s``; then it forgets the number);
+- ``<employee number> <PIN>`` — both on one line;
+- ``<job id>.<signature>`` — a scanned release code (QR) for one job, at any point.
 
 The hub decides (``req/release``); the panel only parses and shows the answer. A line never appears
-in the box's log: it holds a PIN.
+in the box's log or on its display: it may hold a PIN.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from pydantic import ValidationError
@@ -26,24 +30,37 @@ from devices.runtime.requests import RequestTimeout
 from protocol.payloads import ResponseStatus
 
 _PIN = re.compile(r"^[0-9]{4,12}$")
+_EMPLOYEE = re.compile(r"^[^\x00-\x20\x7f]{1,64}$")  # what the contract accepts, without spaces
+_QR = re.compile(r"^[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{8,}$")  # hub.domain.print_release.release_code
 
 
-def parse_line(line: str) -> dict[str, str] | None:
-    """The release request a panel line asks for, or None when it is not one."""
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    request: dict[str, str] | None = None  # ready to send to the hub
+    employee: str | None = None  # an employee number alone: ask for the PIN next
+
+
+def parse_line(line: str, *, employee: str | None = None) -> Parsed | None:
+    """What a panel line asks for, given the employee number typed just before (if any); None: not understood."""
     parts = line.strip().split()
-    if len(parts) == 1 and _PIN.match(parts[0]):
-        return {"pin": parts[0]}
-    if len(parts) == 2 and _PIN.match(parts[1]):
-        return {"employee": parts[0], "pin": parts[1]}
-    if len(parts) == 1 and len(parts[0]) >= 8:
-        return {"qr": parts[0]}
+    if len(parts) == 1 and _QR.match(parts[0]):
+        return Parsed(request={"qr": parts[0]})
+    if len(parts) == 2 and _EMPLOYEE.match(parts[0]) and _PIN.match(parts[1]):
+        return Parsed(request={"employee": parts[0], "pin": parts[1]})
+    if len(parts) == 1 and employee is not None and _PIN.match(parts[0]):
+        return Parsed(request={"employee": employee, "pin": parts[0]})
+    if len(parts) == 1 and _EMPLOYEE.match(parts[0]):
+        return Parsed(employee=parts[0])
     return None
 
 
 class ReleasePanel:
-    def __init__(self, *, agent: DeviceAgent, out: TextIO, queue: str | None = None, timeout_s: float = 10) -> None:
+    def __init__(self, *, agent: DeviceAgent, out: TextIO, queue: str | None = None, timeout_s: float = 10,
+                 pin_wait_s: float = 30, clock: Callable[[], float] = time.monotonic) -> None:
         """``queue``: the printer this panel stands at (None: the hub releases to each job's printer)."""
         self.agent, self.out, self.queue, self.timeout_s = agent, out, queue, timeout_s
+        self.pin_wait_s, self.clock = pin_wait_s, clock
+        self._employee: tuple[str, float] | None = None  # number typed, waiting for its PIN (until)
 
     def handle(self, line: str) -> str:
         """Send one panel line to the hub and return (and show) the answer."""
@@ -60,9 +77,16 @@ class ReleasePanel:
                 self.handle(line)
 
     def _answer(self, line: str) -> str:
-        request: dict[str, Any] | None = parse_line(line)
-        if request is None:
-            return "not understood: type your PIN (or employee number and PIN), or scan the job's code"
+        pending = self._employee[0] if self._employee and self.clock() < self._employee[1] else None
+        self._employee = None
+        parsed = parse_line(line, employee=pending)
+        if parsed is None:
+            return "not understood: type your employee number, then your PIN, or scan the job's code"
+        if parsed.employee is not None:
+            self._employee = (parsed.employee, self.clock() + self.pin_wait_s)
+            return f"employee {parsed.employee}: now type your PIN"
+        assert parsed.request is not None
+        request: dict[str, Any] = dict(parsed.request)
         if self.queue and "qr" not in request:
             request["queue"] = self.queue
         try:

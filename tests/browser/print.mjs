@@ -55,7 +55,8 @@ run('employee', async (s) => {
   if (!(await state.innerText()).startsWith('completed')) throw new Error(`job never completed; seen ${[...seen]}`);
   await s.shot('print-completed');
 
-  // Secure release: a held job waits with its QR release code; the PIN is set on the same page.
+  // Secure release: a held job waits with its QR release code; the PIN (typed at the box after the
+  // employee number) is set on the same page.
   await page.locator('#print-file').setInputFiles(pdfPath);
   await page.getByLabel('Hold until I release it at the printer').check();
   await page.getByRole('button', { name: 'Print', exact: true }).click();
@@ -66,6 +67,7 @@ run('employee', async (s) => {
   await pin.getByLabel('New PIN (4–12 digits)').fill('4711');
   await pin.getByRole('button', { name: 'Save PIN' }).click();
   await page.getByText('Your release PIN is saved.').waitFor();
+  await held.getByText('type your employee number, then your PIN').waitFor();
   await s.shot('print-held');
   return { job_id: jobId, held_id: heldId, states_seen: [...seen] };
 });

@@ -117,17 +117,18 @@ def box(http_hub: HttpHub, tmp_path: Path) -> Iterator[PrintBox]:
     b.stop()
 
 
-def _employee_login(hub: HttpHub) -> tuple[str, str, int]:
+def _employee_login(hub: HttpHub) -> tuple[str, str, int, str]:
+    number = unique_id("P")
     with hub.client() as c:
         res = c.post("/api/v1/employees", headers=hub.login(),
-                     json={"employee_no": unique_id("P"), "name": "Pat Printer", "department": "Finance"})
+                     json={"employee_no": number, "name": "Pat Printer", "department": "Finance"})
         assert res.status_code == 201, res.text
         emp_id = int(res.json()["id"])
     username, password = f"pat-{uuid.uuid4().hex[:6]}", "pat-password-1"
     with transaction(hub.runtime.sessions) as s:
         s.add(User(username=username, password_hash=hash_password(password), role="employee",
                    employee_id=emp_id, active=True, full_name="Pat Printer"))
-    return username, password, emp_id
+    return username, password, emp_id, number
 
 
 def test_employee_drops_a_pdf_and_it_reaches_the_printer(http_hub: HttpHub, box: PrintBox,
@@ -135,7 +136,7 @@ def test_employee_drops_a_pdf_and_it_reaches_the_printer(http_hub: HttpHub, box:
     printer_id = f"{box.device_id}/{cups_printer.queue}"
     with http_hub.client() as c:
         wait_printer(c, http_hub.login(), printer_id)
-    user, password, emp_id = _employee_login(http_hub)
+    user, password, emp_id, emp_no = _employee_login(http_hub)
     pdf = tmp_path / "quarterly-report.pdf"
     pdf.write_bytes(make_pdf(3, text="Quarterly report"))
     out = run_spec("print.mjs", env={"OFFICEHUB_URL": http_hub.url, "EMP_USER": user, "EMP_PASSWORD": password,
@@ -150,6 +151,10 @@ def test_employee_drops_a_pdf_and_it_reaches_the_printer(http_hub: HttpHub, box:
         held = c.get(f"/api/v1/print/jobs/{out['held_id']}", headers=http_hub.login()).json()
     assert [r["state"] for r in reqs] == ["pending"]
     assert held["state"] == "held" and held["release_code"]
+    # The PIN set in the console releases the held job at the box, typed after the employee number.
+    res = box.agent.request("release", {"employee": emp_no, "pin": "4711", "queue": cups_printer.queue})
+    assert res.status.value == "ok" and res.data["job_ids"] == [out["held_id"]], res
+    wait_for(lambda: cups_printer.spooled_file_named(out["held_id"]), timeout=30, what="released job spooled")
 
 
 @pytest.fixture

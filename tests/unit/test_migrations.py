@@ -94,3 +94,31 @@ def test_decided_punch_events_lose_their_face_encoding(tmp_path: Path) -> None:
         engine.dispose()
     assert json.loads(stored["decided"]) == {"employee_id": "7", "encoding": "redacted"}
     assert json.loads(stored["waiting"])["encoding"] == [0.1] * 128  # its handler still needs it
+
+
+def test_print_pins_keep_their_legacy_hash_and_may_repeat(tmp_path: Path) -> None:
+    """Unique keyed PIN hashes from earlier versions survive the upgrade (and still verify); afterwards
+    two employees may hold the same PIN. Downgrading drops only the salted hashes it cannot read."""
+    from hub.domain.print_release import hash_pin, legacy_pin_hash, verify_pin
+
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    upgrade(url, "0007_print_drop_print_alerts")
+    engine = make_engine(url)
+    row = "INSERT INTO print_profiles (owner_key, pin_hash, updated_at) VALUES (:k, :h, '2026-01-01 00:00:00')"
+    legacy = legacy_pin_hash(secret="s", pin="4711")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(row), {"k": "emp:1", "h": legacy})
+        upgrade(url)
+        salted = hash_pin(secret="s", pin="4711")
+        with engine.begin() as conn:
+            conn.execute(text(row), {"k": "emp:2", "h": salted})
+            conn.execute(text(row), {"k": "emp:3", "h": salted})  # a repeat is no longer refused
+            kept = conn.execute(text("SELECT pin_hash FROM print_profiles WHERE owner_key = 'emp:1'")).scalar_one()
+        assert kept == legacy and verify_pin(secret="s", pin="4711", stored=kept)
+        command.downgrade(alembic_config(url), "0007_print_drop_print_alerts")
+        with engine.connect() as conn:
+            after = dict(conn.execute(text("SELECT owner_key, pin_hash FROM print_profiles")).all())
+    finally:
+        engine.dispose()
+    assert after == {"emp:1": legacy, "emp:2": None, "emp:3": None}

@@ -44,14 +44,20 @@ def _feature(rt: HubRuntime) -> PrintFeature:
     return feature  # type: ignore[no-any-return]
 
 
-def _public(feature: PrintFeature, job: PrintJob, *, history: bool = False) -> PrintJobPublic:
+def _may_release(viewer: Principal, job: PrintJob) -> bool:
+    """The QR release code prints the job for whoever shows it: its owner and admins only (not operators)."""
+    return job.owner_key == owner_key(viewer) or viewer.at_least(Role.ADMIN)
+
+
+def _public(feature: PrintFeature, job: PrintJob, *, viewer: Principal, history: bool = False) -> PrintJobPublic:
     printer = f"{job.box_id}/{job.queue}" if job.box_id and job.queue else job.requested_printer
     out = PrintJobPublic(id=job.id, state=job.state, reason=job.reason, owner=job.owner_key, filename=job.filename,
                          pages=job.doc_pages, pages_planned=job.pages_planned, pages_charged=job.pages_charged,
                          pages_printed=job.pages_printed, options=job.options, printer=printer, hold=job.hold,
                          cups_job_id=job.cups_job_id, error_code=job.error_code, created_at=job.created_at,
                          updated_at=job.updated_at, finished_at=job.finished_at,
-                         release_code=feature.release.qr_code(job.id) if job.state == "held" else None)
+                         release_code=feature.release.qr_code(job.id)
+                         if job.state == "held" and _may_release(viewer, job) else None)
     if history:
         out.history = [HistoryPublic(at=h.at, from_state=h.from_state, to_state=h.to_state, event=h.event,
                                      reason=h.reason, details=h.details) for h in feature.jobs.history(job.id)]
@@ -97,7 +103,7 @@ async def submit_job(request: Request, rt: RuntimeDep, user: CurrentUser) -> Pri
             raise HTTPException(exc.status, exc.message) from exc
     finally:
         await run_in_threadpool(upload.discard)
-    return _public(feature, job)
+    return _public(feature, job, viewer=user)
 
 
 @router.get("/jobs", response_model=PrintJobPage)
@@ -109,13 +115,13 @@ def list_jobs(rt: RuntimeDep, session: SessionDep, user: CurrentUser, state: str
         q = q.where(PrintJob.owner_key == owner_key(user))
     if state:
         q = q.where(PrintJob.state == state)
-    return PrintJobPage(items=[_public(feature, j) for j in session.execute(q).scalars()])
+    return PrintJobPage(items=[_public(feature, j, viewer=user) for j in session.execute(q).scalars()])
 
 
 @router.get("/jobs/{job_id}", response_model=PrintJobPublic)
 def get_job(job_id: str, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
     feature = _feature(rt)
-    return _public(feature, _own_job(feature, user, job_id), history=True)
+    return _public(feature, _own_job(feature, user, job_id), viewer=user, history=True)
 
 
 @router.delete("/jobs/{job_id}", response_model=PrintJobPublic)
@@ -126,7 +132,7 @@ def cancel_job(job_id: str, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic
         job = feature.jobs.cancel(job_id, by=user.username)
     except PrintRefused as exc:
         raise HTTPException(exc.status, exc.message) from exc
-    return _public(feature, job)
+    return _public(feature, job, viewer=user)
 
 
 @router.put("/pin", status_code=204)
@@ -134,7 +140,8 @@ def set_pin(body: PinUpdate, rt: RuntimeDep, user: CurrentUser) -> None:
     if body.owner is not None and not user.at_least(Role.ADMIN):
         raise HTTPException(403, "only admins set another person's PIN")
     try:
-        _feature(rt).release.set_pin(body.owner or owner_key(user), body.pin)
+        _feature(rt).release.pins.set_pin(owner_key=body.owner or owner_key(user), pin=body.pin,
+                                          actor=user.username)
     except PrintRefused as exc:
         raise HTTPException(exc.status, exc.message) from exc
 

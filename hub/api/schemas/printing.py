@@ -81,8 +81,11 @@ class PrinterPublic(BaseModel):
 
 
 class PinUpdate(BaseModel):
+    """A release PIN, typed at the box after the employee number; need not be unique."""
+
     pin: str = Field(pattern=r"^[0-9]{4,12}$")
-    owner: str | None = Field(default=None, description="admins: 'emp:<id>' or 'user:<id>'")
+    owner: str | None = Field(default=None, pattern=r"^emp:\d+$",
+                              description="admins: another employee's owner key, 'emp:<employee id>'")
 
 
 class QuotaUpdate(BaseModel):

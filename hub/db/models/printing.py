@@ -88,14 +88,15 @@ class Printer(Base):
 
 
 class PrintProfile(Base):
-    """Per-owner print settings: department (for quotas) and the release PIN (keyed hash)."""
+    """Per-owner print settings: department (for quotas) and the release PIN (salted hash)."""
 
     __tablename__ = "print_profiles"
 
     owner_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     department: Mapped[str | None] = mapped_column(String(128))
-    # HMAC-SHA256 of the PIN under the hub secret: unique, so a PIN typed at a box finds its owner.
-    pin_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # hub.domain.print_release.hash_pin. Not unique: a PIN is checked with its employee number, and a
+    # uniqueness check would tell someone who else has the PIN they chose.
+    pin_hash: Mapped[str | None] = mapped_column(String(160))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -112,7 +113,8 @@ class PinFailure(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     box_id: Mapped[str] = mapped_column(String(64), index=True)
-    # "" for a PIN alone, "no:<employee number>" when the box sent one (hub.domain.print_release).
+    # "no:<employee number>" (hub.domain.print_release.pin_subject); "" in rows from before employee
+    # numbers were required (they only age out).
     subject: Mapped[str] = mapped_column(String(80), default="", server_default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

@@ -1,30 +1,24 @@
-"""Secure release: PIN (keyed hash, wrong PINs rate-limited per box, or per box + employee number
-when the box sends one), QR code (signed per job) and face (``face_release``).
-
-A PIN is stored as HMAC-SHA256 under the hub secret, which makes it unique and lets the PIN typed
-at a box find its owner without a user name; a leaked database alone does not reveal PINs. The
-rules themselves are in ``hub.domain.print_release``.
+"""Secure release at a box: employee number + PIN (``pins``), QR code (signed per job) and face
+(``face_release``). Every release that printed something is audited with how it was authorised.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from hub.db.models.people import Employee
-from hub.db.models.printing import PinFailure, PrintJob, PrintProfile, ReleaseStation
+from hub.db.models.printing import PrintJob, ReleaseStation
 from hub.db.session import transaction
 from hub.domain.print_jobs import InvalidTransition, JobEvent
-from hub.domain.print_release import PinLimit, job_of_release_code, pin_hash, pin_subject, release_code, valid_pin
+from hub.domain.print_release import job_of_release_code, release_code
 from hub.ingest.handlers import RequestRefused
+from hub.services.audit import audit
 from hub.services.printing import registry
 from hub.services.printing.jobs import JobService, PrintRefused
+from hub.services.printing.pins import PinService
 from protocol.bodies_print import ReleaseRequest, ReleaseResult
 from protocol.payloads import Request
 
@@ -36,26 +30,7 @@ class ReleaseService:
         self.jobs = jobs
         self.rt = jobs.rt
         self.sessions = jobs.sessions
-
-    def _pin_hash(self, pin: str) -> str:
-        return pin_hash(secret=self.rt.settings.secret(), pin=pin)
-
-    # --- PIN ------------------------------------------------------------------------------
-
-    def set_pin(self, owner_key: str, pin: str) -> None:
-        if not valid_pin(pin):
-            raise PrintRefused(422, "a print PIN is 4 to 12 digits")
-        try:
-            with transaction(self.sessions) as session:
-                prof = session.get(PrintProfile, owner_key) or PrintProfile(owner_key=owner_key)
-                prof.pin_hash, prof.updated_at = self._pin_hash(pin), datetime.now(UTC)
-                session.add(prof)
-        except IntegrityError as exc:
-            raise PrintRefused(409, "this PIN cannot be used; choose another one") from exc
-
-    def pin_limit(self) -> PinLimit:
-        s = self.rt.settings
-        return PinLimit(max_failures=s.print_pin_max_failures, window=timedelta(seconds=s.print_pin_window_s))
+        self.pins = PinService(sessions=jobs.sessions, settings=jobs.rt.settings)
 
     # --- QR -------------------------------------------------------------------------------
 
@@ -66,12 +41,12 @@ class ReleaseService:
 
     def on_release_request(self, device_id: str, req: Request, body: BaseModel | None) -> dict[str, Any]:
         if not isinstance(body, ReleaseRequest):
-            raise RequestRefused("release needs a pin or a qr code")
+            raise RequestRefused("release needs an employee number and PIN, or a QR code")
         if body.qr is not None:
             return self._release_qr(device_id, body.qr, body.queue)
-        assert body.pin is not None
-        owner = self.check_pin(box_id=device_id, pin=body.pin, employee_no=body.employee)
-        released = self._release(owner_key=owner, box_id=device_id, queue=body.queue)
+        assert body.pin is not None and body.employee is not None  # the contract pairs them
+        owner = self.pins.check(box_id=device_id, employee_no=body.employee, pin=body.pin)
+        released = self._release(owner_key=owner, box_id=device_id, queue=body.queue, method="pin")
         return ReleaseResult(job_ids=released, employee=owner,
                              message=f"{len(released)} job(s) released" if released else
                              "no jobs are waiting for you at this printer").model_dump()
@@ -85,48 +60,11 @@ class ReleaseService:
             if job is None or job.state != "held":
                 raise RequestRefused("this job is not waiting for release (already printed, canceled or expired)")
             owner, name = job.owner_key, job.owner_name
-        released = self._release(owner_key=owner, box_id=device_id, queue=queue, only=job_id)
+        released = self._release(owner_key=owner, box_id=device_id, queue=queue, only=job_id, method="qr")
         return ReleaseResult(job_ids=released, employee=name, message=f"{len(released)} job(s) released").model_dump()
 
-    def check_pin(self, *, box_id: str, pin: str, employee_no: str | None = None,
-                  now: datetime | None = None) -> str:
-        """The owner key a PIN typed at ``box_id`` belongs to; RequestRefused when wrong or locked out.
-
-        A failure is committed before the refusal is answered: it must count even though we answer an error.
-        """
-        limit, subject = self.pin_limit(), pin_subject(employee_no)
-        now = now or datetime.now(UTC)
-        since = limit.since(now)
-        with transaction(self.sessions) as session:
-            session.execute(delete(PinFailure).where(PinFailure.at < since))
-            counts = dict(session.execute(select(PinFailure.subject, func.count()).where(
-                PinFailure.box_id == box_id, PinFailure.at >= since).group_by(PinFailure.subject)).all())
-            mine = int(counts.get(subject, 0))
-            locked = limit.refusal(subject_failures=mine, box_failures=sum(int(v) for v in counts.values()))
-            if locked:
-                raise RequestRefused(locked)
-            owner = self._pin_owner(session, pin, employee_no)
-            if owner is None:
-                session.add(PinFailure(box_id=box_id, subject=subject, at=now))
-                wrong = limit.wrong(subject_failures=mine)
-                if employee_no:
-                    wrong = wrong.replace("wrong PIN", "wrong employee number or PIN", 1)
-        if owner is None:
-            raise RequestRefused(wrong)
-        return owner
-
-    def _pin_owner(self, session: Session, pin: str, employee_no: str | None) -> str | None:
-        prof = session.execute(select(PrintProfile).where(
-            PrintProfile.pin_hash == self._pin_hash(pin))).scalar_one_or_none()
-        if prof is None:
-            return None
-        if employee_no is None:
-            return prof.owner_key
-        emp_id = session.execute(select(Employee.id).where(Employee.employee_no == employee_no,
-                                                           Employee.active.is_(True))).scalar_one_or_none()
-        return prof.owner_key if emp_id is not None and prof.owner_key == f"emp:{emp_id}" else None
-
-    def _release(self, *, owner_key: str, box_id: str, queue: str | None, only: str | None = None) -> list[str]:
+    def _release(self, *, owner_key: str, box_id: str, queue: str | None, method: str,
+                 only: str | None = None) -> list[str]:
         """Move the owner's held jobs for this box (or for any printer) to the box, then offer them."""
         released: list[str] = []
         with transaction(self.sessions) as session:
@@ -147,6 +85,9 @@ class ReleaseService:
                     continue
                 # dispatch() offers jobs in pending/queued; released jobs go straight to queued.
                 released.append(job.id)
+            if released:
+                audit(session, actor=f"device:{box_id}", action="print.release", target_type="print_owner",
+                      target_id=owner_key, detail={"method": method, "queue": queue, "jobs": released})
         for job_id in released:
             self.jobs.dispatch(job_id)
         return released
@@ -164,4 +105,4 @@ class ReleaseService:
             st = session.get(ReleaseStation, terminal_id)
         if st is None:
             raise PrintRefused(404, f"{terminal_id} is not configured as a print release station")
-        return self._release(owner_key=f"emp:{employee_id}", box_id=st.box_id, queue=st.queue)
+        return self._release(owner_key=f"emp:{employee_id}", box_id=st.box_id, queue=st.queue, method="face")

@@ -94,7 +94,7 @@ export default async function myPrint(main) {
   return () => clearTimeout(timer);
 }
 
-// A held job: release it with the PIN at the box, or hold this code up to the box's scanner.
+// A held job: release it at the box with employee number + PIN, or hold this code up to its scanner.
 function heldCard(job) {
   let code = null;
   if (job.release_code) {
@@ -105,15 +105,16 @@ function heldCard(job) {
     }
   }
   return h('figure', { class: 'held', 'data-job': job.id }, code,
-    h('figcaption', {}, h('strong', {}, job.filename), h('br'), 'Enter your PIN at the print box, or show it this code.',
+    h('figcaption', {}, h('strong', {}, job.filename), h('br'), 'At the print box, type your employee number, then your PIN, or show it this code.',
       job.release_code ? h('div', { class: 'small' }, 'Code: ', h('code', { class: 'qr' }, job.release_code)) : null));
 }
 
 function pinForm(msg) {
   const pin = h('input', { type: 'password', inputmode: 'numeric', pattern: '[0-9]{4,12}', required: true, autocomplete: 'new-password' });
   const submit = h('button', { type: 'submit' }, 'Save PIN');
-  const form = h('form', { class: 'stack', 'aria-label': 'Release PIN' }, field('New PIN (4–12 digits)', pin),
-    h('div', { class: 'actions' }, submit));
+  const form = h('form', { class: 'stack', 'aria-label': 'Release PIN' },
+    h('p', { class: 'muted' }, 'At the printer you type your employee number, then this PIN.'),
+    field('New PIN (4–12 digits)', pin), h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(submit, async () => {
