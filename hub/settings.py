@@ -12,11 +12,13 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from hub.domain.webhook_targets import AllowList
 
 
 class ConfigError(RuntimeError):
@@ -126,9 +128,26 @@ class Settings(BaseSettings):
     config_reconcile_s: float = Field(default=30, ge=0.2, description="Re-send desired config on drift")
     rollout_tick_s: float = Field(default=2, ge=0.1)
     alert_offline_after_s: float = Field(default=300, ge=1, description="Alert when offline this long")
-    webhook_timeout_s: float = Field(default=5, gt=0)
+    webhook_timeout_s: float = Field(default=5, gt=0, description="One delivery attempt in total: resolve, "
+                                     "connect, send, answer")
     webhook_max_attempts: int = Field(default=6, ge=1, le=50)
     webhook_retry_base_s: float = Field(default=2, gt=0, description="Backoff base: base * 2**attempt")
+    webhook_concurrency: int = Field(default=8, ge=1, le=256, description="Webhook targets delivered to at once")
+    # Comma-separated in the environment. Public addresses are always allowed (hub.domain.webhook_targets).
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Private/loopback targets webhooks may reach: host names, *.domains, "
+                                          "IPs, CIDRs, or '*' for anything")
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, v: Any) -> Any:
+        return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _valid_allow_list(cls, v: list[str]) -> list[str]:
+        AllowList.parse(v)  # names the entry that is not a host, *.domain, IP or CIDR
+        return v
 
     @model_validator(mode="after")
     def _secrets_outside_demo(self) -> Settings:

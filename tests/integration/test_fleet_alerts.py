@@ -95,7 +95,8 @@ class LiveTap:
 @pytest.fixture
 def env(hub_factory: Callable[..., HubRuntime], mosquitto: MosquittoBroker,
         tmp_path: Path) -> Iterator[tuple[HubRuntime, TestClient, dict[str, str], SimFleet, Receiver, LiveTap]]:
-    rt = hub_factory(broker_url=mosquitto.url, alert_offline_after_s=1, webhook_retry_base_s=0.2)
+    rt = hub_factory(broker_url=mosquitto.url, alert_offline_after_s=1, webhook_retry_base_s=0.2,
+                     webhook_allowed_hosts="127.0.0.1")
     receiver = Receiver()
     tap = LiveTap(rt)
     fleet = SimFleet(broker_url=mosquitto.url, doors=1, printboxes=1, seed=5, workdir=tmp_path / "sim",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from hub.db.session import transaction
 from hub.domain.failure_limit import FailureLimiter
+from hub.domain.webhook_targets import AllowList
 from hub.fleet.firmware_signing import load_or_create_private_key
 from hub.ingest.handlers import StoredEvent
 from hub.services.audit import audit
@@ -58,7 +59,8 @@ def setup(rt: HubRuntime) -> None:
     firmware = FirmwareService(sessions=rt.sessions, key=key, store=st.data_dir / "firmware", base_url=st.base_url,
                                secret=st.secret(), url_ttl_s=st.firmware_url_ttl_s)
     webhooks = WebhookDispatcher(sessions=rt.sessions, timeout_s=st.webhook_timeout_s,
-                                 max_attempts=st.webhook_max_attempts, retry_base_s=st.webhook_retry_base_s)
+                                 max_attempts=st.webhook_max_attempts, retry_base_s=st.webhook_retry_base_s,
+                                 allow=AllowList.parse(st.webhook_allowed_hosts), concurrency=st.webhook_concurrency)
 
     def claim_refused(source: str | None, reason: str, device_id: str | None) -> None:
         # One audit entry per address and window with a count, not one per refusal: claims are
