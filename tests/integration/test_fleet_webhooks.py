@@ -5,6 +5,7 @@ targets, and a per-target deadline."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,12 +22,14 @@ from tests.support.waiting import wait_for
 
 
 class Receiver:
-    """A local webhook endpoint; ``blocking`` ones hold every request until ``release()``."""
+    """A local webhook endpoint. ``blocking`` ones hold every request until ``release()``; ``trickle``
+    ones answer 200 one byte at a time, each byte well within the deadline, the whole far beyond it."""
 
-    def __init__(self, *, blocking: bool = False) -> None:
+    def __init__(self, *, blocking: bool = False, trickle: bool = False) -> None:
         self.received: list[bytes] = []
         self.entered = threading.Event()  # a request arrived (a blocking one is now held)
         self.gate = threading.Event()
+        self.dropped = threading.Event()  # the hub hung up on a trickling answer
         if not blocking:
             self.gate.set()
         receiver = self
@@ -37,8 +40,21 @@ class Receiver:
                 receiver.entered.set()
                 receiver.gate.wait(60)
                 receiver.received.append(body)
+                if trickle:
+                    self._trickle(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                    return
                 self.send_response(200)
                 self.end_headers()
+
+            def _trickle(self, answer: bytes) -> None:
+                for i in range(len(answer)):
+                    try:
+                        self.wfile.write(answer[i:i + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        receiver.dropped.set()
+                        return
+                    time.sleep(0.2)
 
             def log_message(self, *args: Any) -> None:
                 return
@@ -152,11 +168,15 @@ def test_a_slow_target_does_not_delay_another(site: Any, receivers: Callable[...
     assert [b"first" in b for b in slow.received] == [True, False]
 
 
-def test_a_target_that_does_not_answer_times_out(site: Any, receivers: Callable[..., Receiver]) -> None:
+def test_each_attempt_has_one_overall_deadline(site: Any, receivers: Callable[..., Receiver]) -> None:
+    """A receiver that never answers, and one that answers a byte at a time (every read quick, the
+    answer endless), both end as a timed-out attempt to retry, not a delivery."""
     rt, api, h = site(webhook_allowed_hosts="127.0.0.1", webhook_timeout_s=0.5, webhook_retry_base_s=60)
-    stuck = receivers(blocking=True)
-    hook = api.post("/api/v1/webhooks", headers=h, json={"url": stuck.url()}).json()
+    stuck, trickling = receivers(blocking=True), receivers(trickle=True)
+    hooks = [api.post("/api/v1/webhooks", headers=h, json={"url": r.url()}).json() for r in (trickling, stuck)]
     raise_alert(rt, kind="test_stuck", severity="info", message="hello", dedupe_key=unique_id("k"))
-    tried = wait_for(lambda: [d for d in deliveries(api, h, hook["id"]) if d["attempts"] >= 1])
-    assert tried[0]["state"] == "pending" and tried[0]["last_error"] == "no answer within 0.5 s"
+    for hook in hooks:  # the trickling one first: a per-read timeout alone would let it through
+        tried = wait_for(lambda hook=hook: [d for d in deliveries(api, h, hook["id"]) if d["attempts"] >= 1])
+        assert tried[0]["state"] == "pending" and tried[0]["last_error"] == "no answer within 0.5 s", tried
     assert stuck.entered.is_set() and stuck.received == []
+    wait_for(trickling.dropped.is_set, what="the hub hung up on the trickling answer")
