@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from hub.db.session import transaction
 from hub.services.fleet.firmware import download_path
 from hub.services.printing.jobs import FILES_PATH
 from hub.settings import Settings
-from tests.fixtures.brokers import unique_id
+from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.hub_http import HttpHub
 from tests.integration.authz_rules import (
     ADMIN,
@@ -190,7 +191,9 @@ def test_every_route_has_a_rule_and_the_openapi_document_lists_no_other() -> Non
 
 
 @pytest.mark.timeout(600)
-def test_authorization_matrix(http_hub: HttpHub) -> None:
+def test_authorization_matrix(http_hub_factory: Callable[..., HttpHub], mosquitto: MosquittoBroker) -> None:
+    # The seeded webhook points at loopback (nothing listens there), which must be allow-listed.
+    http_hub = http_hub_factory(broker_url=mosquitto.url, webhook_allowed_hosts="127.0.0.1")
     routes = app_routes()
     assert set(RULES) == routes  # the test above says which
     failures: list[str] = []

@@ -23,6 +23,7 @@ from hub.db.models.people import Employee
 from hub.db.models.printing import PinFailure, PrintJob, PrintProfile
 from hub.db.session import transaction
 from hub.domain.print_release import legacy_pin_hash, verify_pin
+from hub.services.auth_audit import denied_access
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.hub_http import HttpHub
 from tests.integration.print_helpers import job_state, make_pdf, sim_box, submit, wait_printer
@@ -257,13 +258,22 @@ def test_wrong_pins_are_limited_per_employee_number_at_every_box_and_audited_onc
             assert release(box, alice_no, "735921") == ("ok", "", [held["id"]])
             # An unknown employee number answers like a wrong PIN, and counts the same way.
             assert release(box, "nobody-" + alice_no, "735921")[1] == "wrong employee number or PIN (4 attempts left)"
+        denied_access(hub.runtime).flush()  # counts are written back by a timer
         with hub.runtime.sessions() as s:
             subjects = sorted(s.execute(select(PinFailure.subject)).scalars().all())
-            audits = s.execute(select(AuditLog).where(AuditLog.action.like("print.pin_%lockout"))).scalars().all()
+            lockouts = s.execute(select(AuditLog).where(AuditLog.action.like("print.pin_%lockout"))).scalars().all()
+            denied = s.execute(select(AuditLog).where(AuditLog.action.in_(["print.pin_failed",
+                                                                           "print.pin_throttled"]))).scalars().all()
         assert subjects == sorted([f"no:{bob_no}"] * 5 + [f"no:nobody-{alice_no}"])
-        # Unauthenticated attempts are audited in aggregate: one row for the lockout, none per wrong PIN.
-        assert [(a.action, a.target_id, a.detail["failures"]) for a in audits] == [
+        # Unauthenticated attempts are audited in aggregate: one row per box and kind with a count,
+        # one row for the lockout, none per wrong PIN.
+        assert [(a.action, a.target_id, a.detail["failures"]) for a in lockouts] == [
             ("print.pin_lockout", bob_no, 5)]
+        counts = {(a.action, a.target_id): a.detail["count"] for a in denied}
+        assert counts == {("print.pin_failed", f"device:{box.device_id}"): 3,
+                          ("print.pin_failed", f"device:{other.device_id}"): 4,
+                          ("print.pin_throttled", f"device:{box.device_id}"): 1,
+                          ("print.pin_throttled", f"device:{other.device_id}"): 1}
     finally:
         other.stop()
 
@@ -276,10 +286,13 @@ def test_wrong_pins_at_one_box_hit_its_ceiling(hub: HttpHub, sim: tuple[PrintBox
     assert all(a.status.value == "error" for a in answers)
     assert "wrong employee number or PIN" in (answers[limit - 1].error or "")
     assert "too many wrong PINs at this printer" in (answers[limit].error or "")
+    denied_access(hub.runtime).flush()
     with hub.runtime.sessions() as s:
-        audits = s.execute(select(AuditLog.action, AuditLog.target_id).where(
-            AuditLog.action.like("print.pin_%"))).all()
-    assert [tuple(a) for a in audits] == [("print.pin_box_lockout", box.device_id)]
+        audits = s.execute(select(AuditLog.action, AuditLog.target_id, AuditLog.detail).where(
+            AuditLog.action.like("print.pin_%")).order_by(AuditLog.id)).all()
+    assert [(a, t, d.get("count", d.get("failures"))) for a, t, d in audits] == [
+        ("print.pin_failed", f"device:{box.device_id}", limit), ("print.pin_box_lockout", box.device_id, limit),
+        ("print.pin_throttled", f"device:{box.device_id}", 1)]
 
 
 def test_quota_refuses_with_a_clear_message(hub: HttpHub, sim: tuple[PrintBox, SimulatedPrinter]) -> None:

@@ -4,13 +4,16 @@ Rules (hashing, limits, messages) are in ``hub.domain.print_release``. An attemp
 failure *before* the slow hash check and removed when the PIN was right: concurrent guesses cannot
 slip past the limit, and the hash runs outside the database transaction.
 
-Attempts come from boxes on behalf of anyone standing there, so single wrong PINs are not audited
-(a guesser could fill the log); a lockout is, once per employee number or box per window.
+Attempts come from boxes on behalf of anyone standing there, so no audit row is written per wrong
+PIN (a guesser could fill the log): wrong and locked-out attempts go to ``on_denied``, which the hub
+aggregates per box and window (``hub.services.auth_audit``), and each lockout gets one row, once per
+employee number or box per window.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,11 +29,18 @@ from hub.ingest.handlers import RequestRefused
 from hub.services.audit import audit
 from hub.services.printing.jobs import PrintRefused
 
+PIN_FAILED = "print.pin_failed"
+PIN_THROTTLED = "print.pin_throttled"
+
+# (audit action, box id, reason, employee number) for a refused attempt.
+DeniedHook = Callable[[str, str, str, str], None]
+
 
 class PinService:
-    def __init__(self, *, sessions: Any, settings: Any) -> None:
+    def __init__(self, *, sessions: Any, settings: Any, on_denied: DeniedHook | None = None) -> None:
         self.sessions = sessions
         self.settings = settings
+        self.on_denied = on_denied or (lambda action, box_id, reason, employee_no: None)
         # Checked when the employee number is unknown or has no PIN, so the answer takes as long as a
         # real check and timing does not tell which employee numbers exist.
         self._decoy = hash_pin(secret=settings.secret(), pin=secrets.token_hex(6))
@@ -65,13 +75,15 @@ class PinService:
             mine = _count(session, since, PinFailure.subject == subject)
             at_box = _count(session, since, PinFailure.box_id == box_id)
             locked = limit.refusal(employee_failures=mine, box_failures=at_box)
-            if locked is not None:
-                raise RequestRefused(locked)
-            attempt = PinFailure(box_id=box_id, subject=subject, at=now)
-            session.add(attempt)
-            session.flush()
-            attempt_id = attempt.id
-            owner, stored = _pin_of(session, employee_no)
+            if locked is None:  # counted and recorded in one transaction: parallel guesses see each other
+                attempt = PinFailure(box_id=box_id, subject=subject, at=now)
+                session.add(attempt)
+                session.flush()
+                attempt_id = attempt.id
+                owner, stored = _pin_of(session, employee_no)
+        if locked is not None:
+            self.on_denied(PIN_THROTTLED, box_id, locked, employee_no)
+            raise RequestRefused(locked)
         ok = verify_pin(secret=self.settings.secret(), pin=pin, stored=stored or self._decoy) and stored is not None
         with transaction(self.sessions) as session:
             if ok and owner is not None:
@@ -86,6 +98,7 @@ class PinService:
                 session.add(PinFailure(box_id=box_id, subject=subject, at=now))
             self._audit_lockouts(session, limit=limit, since=since, box_id=box_id, employee_no=employee_no,
                                  mine=mine, at_box=at_box)
+        self.on_denied(PIN_FAILED, box_id, "wrong employee number or PIN", employee_no)
         raise RequestRefused(limit.wrong(employee_failures=mine))
 
     def _audit_lockouts(self, session: Session, *, limit: PinLimit, since: datetime, box_id: str,

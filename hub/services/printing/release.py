@@ -16,6 +16,7 @@ from hub.domain.print_jobs import InvalidTransition, JobEvent
 from hub.domain.print_release import job_of_release_code, release_code
 from hub.ingest.handlers import RequestRefused
 from hub.services.audit import audit
+from hub.services.auth_audit import note_denied
 from hub.services.printing import registry
 from hub.services.printing.jobs import JobService, PrintRefused
 from hub.services.printing.pins import PinService
@@ -30,7 +31,11 @@ class ReleaseService:
         self.jobs = jobs
         self.rt = jobs.rt
         self.sessions = jobs.sessions
-        self.pins = PinService(sessions=jobs.sessions, settings=jobs.rt.settings)
+        self.pins = PinService(sessions=jobs.sessions, settings=jobs.rt.settings, on_denied=self._denied)
+
+    def _denied(self, action: str, box_id: str, reason: str, employee_no: str) -> None:
+        # Aggregated per box and window, like refused logins: attempts come from anyone at a printer.
+        note_denied(self.rt, action=action, source=f"device:{box_id}", reason=reason, username=employee_no)
 
     # --- QR -------------------------------------------------------------------------------
 
