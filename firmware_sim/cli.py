@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from devices.cli_options import tls_from_options, tls_options
 from devices.door_terminal.cli import run_until_signal
 from firmware_sim.adapters import FirmwareFaults
 from firmware_sim.fleet import SimFleet
@@ -37,10 +38,11 @@ from firmware_sim.scenarios import SCENARIOS, ScenarioRunner
               help="Trouble on a timer: printers running out of paper, devices losing the network (repeatable).")
 @click.option("--scenario-every-s", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Mean time between scenario strikes.")
+@tls_options
 def sim(doors: int, printboxes: int, broker_url: str, seed: int, workdir: Path | None, events_per_s: float,
         id_offset: int, heartbeat_s: float, username: str | None, password: str | None, firmware_key: str | None,
         firmware_failure_rate: float, firmware_fail: tuple[str, ...], scenarios: tuple[str, ...],
-        scenario_every_s: float) -> None:
+        scenario_every_s: float, ca_file: Path | None, cert_file: Path | None, key_file: Path | None) -> None:
     """Run N simulated door terminals and print boxes against a broker."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tmp = None
@@ -49,7 +51,8 @@ def sim(doors: int, printboxes: int, broker_url: str, seed: int, workdir: Path |
         workdir = Path(tmp.name)
     fleet = SimFleet(broker_url=broker_url, doors=doors, printboxes=printboxes, seed=seed, workdir=workdir,
                      event_interval_s=(1.0 / events_per_s) if events_per_s > 0 else None,
-                     heartbeat_s=heartbeat_s, username=username, password=password, id_offset=id_offset)
+                     heartbeat_s=heartbeat_s, username=username, password=password, id_offset=id_offset,
+                     tls=tls_from_options(ca_file=ca_file, cert_file=cert_file, key_file=key_file))
     if firmware_key:
         fleet.enable_firmware(public_key_b64=firmware_key, faults=FirmwareFaults(
             fail_ids=set(firmware_fail), failure_rate=firmware_failure_rate, seed=seed))

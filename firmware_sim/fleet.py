@@ -23,6 +23,7 @@ from firmware_sim.adapters import (
     simulated_switch,
 )
 from firmware_sim.print_backend import SimPrintBackend
+from protocol.broker_tls import TlsSettings
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class SimFleet:
                  ack_timeout_s: float = 10, username: str | None = None, password: str | None = None,
                  id_prefix: str = "", id_offset: int = 0, runtime: Runtime | None = None,
                  face_mode: str | None = None, policy: MatchPolicy | None = None,
-                 door_contacts: bool = False) -> None:
+                 door_contacts: bool = False, tls: TlsSettings | None = None) -> None:
         """``event_interval_s``: mean time between synthetic door events across the fleet (None: none).
         ``door_contacts``: give each door a simulated door-position switch, polled by the terminal
         for forced/held-open alarms (off by default: thousands of pollers cost a big sim real CPU).
@@ -81,7 +82,7 @@ class SimFleet:
         self.doors: list[DoorTerminal] = []
         self.printboxes: list[PrintBox] = []
         common = {"broker_url": broker_url, "username": username, "password": password,
-                  "heartbeat_s": heartbeat_s, "ack_timeout_s": ack_timeout_s, "runtime": self.runtime}
+                  "heartbeat_s": heartbeat_s, "ack_timeout_s": ack_timeout_s, "runtime": self.runtime, "tls": tls}
         for n in range(id_offset + 1, id_offset + doors + 1):
             did = id_prefix + door_id(n)
             contact = SimulatedDoorContact() if door_contacts else None

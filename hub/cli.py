@@ -38,7 +38,7 @@ def main() -> None:
 
     \b
     Quick start:   officehub demo          (hub + embedded broker + simulated fleet)
-    Production:    officehub serve --broker mqtt://mosquitto:1883 --db postgresql+psycopg://…
+    Production:    officehub serve --broker mqtts://mosquitto:8883 --db postgresql+psycopg://…
     Settings come from flags, OFFICEHUB_* environment variables or a YAML file (--config).
     """
 
@@ -55,6 +55,10 @@ def main() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--host", "http_host", default=None, help="HTTP bind address (default 127.0.0.1).")
 @click.option("--port", "http_port", type=int, default=None, help="HTTP port (default 8080).")
+@click.option("--tls-certfile", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Serve HTTPS with this PEM certificate (chain); needs --tls-keyfile.")
+@click.option("--tls-keyfile", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Private key of --tls-certfile.")
 @click.option("-v", "--verbose", is_flag=True)
 def serve(config: Path | None, verbose: bool, **kw: object) -> None:
     """Run the hub: REST API + console, MQTT ingest, workers. Migrates the database first."""
@@ -71,7 +75,9 @@ def serve(config: Path | None, verbose: bool, **kw: object) -> None:
     app = create_app(settings)  # type: ignore[arg-type]
     # uvicorn re-raises the captured Ctrl-C after its graceful shutdown: that is a clean exit.
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")  # type: ignore[attr-defined]
+        # HTTPS when both files are set (checked, with a clear error, when the settings loaded).
+        uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning",  # type: ignore[attr-defined]
+                    ssl_certfile=settings.tls_certfile, ssl_keyfile=settings.tls_keyfile)  # type: ignore[attr-defined]
 
 
 @main.command()
@@ -114,6 +120,32 @@ def keygen() -> None:
     """Print fresh secrets for production (OFFICEHUB_SECRET_KEY, OFFICEHUB_TEMPLATE_KEY)."""
     click.echo(f"OFFICEHUB_SECRET_KEY={secrets.token_urlsafe(48)}")
     click.echo(f"OFFICEHUB_TEMPLATE_KEY={base64.b64encode(secrets.token_bytes(32)).decode()}")
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("deploy/certs"),
+              show_default=True, help="Folder for ca.pem, server.pem, server.key (mounted by docker-compose.yml).")
+@click.option("--ca-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("deploy/ca"),
+              show_default=True, help="The private CA (ca.key stays here, never mounted); reused when present.")
+@click.option("--host", "hosts", multiple=True, metavar="NAME|IP",
+              help="A name or address devices and browsers use for this site (repeatable); localhost, "
+                   "127.0.0.1, hub and mosquitto are always included.")
+@click.option("--client", "clients", multiple=True, metavar="NAME",
+              help="Also make a client certificate (mutual TLS) clients/NAME.pem (repeatable).")
+@click.option("--days", type=click.IntRange(1, 825), default=825, show_default=True)
+def certs(out: Path, ca_dir: Path, hosts: tuple[str, ...], clients: tuple[str, ...], days: int) -> None:
+    """Make a private CA and the site's TLS certificates (hub HTTPS + Mosquitto on 8883)."""
+    from hub.certs import load_or_create_ca, make_site_certs
+
+    _ca, created = load_or_create_ca(ca_dir)
+    try:
+        written = make_site_certs(out=out, ca_dir=ca_dir, hosts=hosts, clients=clients, days=days)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(("created the CA in " if created else "reused the CA in ") + str(ca_dir))
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"devices trust {out / 'ca.pem'} (--ca-file); keep {ca_dir / 'ca.key'} off the servers")
 
 
 main.add_command(sim)

@@ -26,7 +26,8 @@ DEMO_SEEDERS: list = []  # features append callables (rt) -> None that add demo 
 
 def banner(settings: Settings, rt: HubRuntime, *, doors: int, printboxes: int) -> str:
     assert settings.admin_password is not None
-    url = f"http://{settings.http_host}:{settings.http_port}"
+    scheme = "https" if settings.tls_certfile is not None else "http"
+    url = f"{scheme}://{settings.http_host}:{settings.http_port}"
     return "\n".join([
         "",
         "=" * 72,
@@ -58,7 +59,8 @@ def run_demo(settings: Settings, *, doors: int, printboxes: int, seed: int) -> i
     rt.start()
     warm_face_engine(rt)
     server = uvicorn.Server(uvicorn.Config(create_app(runtime=rt), host=settings.http_host,
-                                           port=settings.http_port, log_level="warning"))
+                                           port=settings.http_port, log_level="warning",
+                                           ssl_certfile=settings.tls_certfile, ssl_keyfile=settings.tls_keyfile))
     fleet: subprocess.Popen[bytes] | None = None
 
     def announce() -> None:

@@ -23,6 +23,7 @@ from hub.services.live import LiveFeed
 from hub.services.presence import mark_inactive
 from hub.services.timers import Timers
 from hub.settings import Settings
+from hub.tls import broker_tls
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True,
     password = settings.broker_password.get_secret_value() if settings.broker_password else None
     mqtt = HubMqtt(url=broker_url, client_id=settings.hub_client_id, inbox=inbox,
                    username=settings.broker_username, password=password,
-                   share_group=settings.shared_subscription_group)
+                   share_group=settings.shared_subscription_group, tls=broker_tls(settings))
     processor = EventProcessor(sessions=sessions, registry=registry)
     commands = CommandService(sessions=sessions, publish=mqtt.publish,
                               default_ttl_s=settings.command_default_ttl_s,

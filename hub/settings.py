@@ -20,6 +20,8 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
 from hub.domain.webhook_targets import AllowList
 
+from hub.tls import check_tls
+
 
 class ConfigError(RuntimeError):
     """A configuration problem, with a message meant for the person starting the hub."""
@@ -57,6 +59,13 @@ class Settings(BaseSettings):
     broker_username: str | None = None
     broker_password: SecretStr | None = None
     embedded_broker_port: int = Field(default=18830, ge=0, le=65535)
+    # TLS to the broker: an mqtts:// broker_url is verified against broker_ca_file (default: the system
+    # store), host name included; broker_certfile/keyfile are an optional client certificate.
+    broker_ca_file: Path | None = Field(default=None, description="PEM CA that signed the broker's certificate")
+    broker_certfile: Path | None = Field(default=None, description="Client certificate for the broker (mTLS)")
+    broker_keyfile: Path | None = Field(default=None, description="Private key of broker_certfile")
+    broker_tls_check_hostname: bool = Field(default=True, description="Refuse a broker certificate issued "
+                                            "for another host name (turn off only for a known broker by IP)")
     hub_client_id: str = "officehub-hub"
     shared_subscription_group: str | None = Field(
         default=None, description="Set on every replica to split device traffic via $share/<group>/…")
@@ -64,6 +73,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = Field(default=None, description="Base URL devices use to download files")
+    # HTTPS: with both set the hub serves only HTTPS on http_port (and its own URLs say https).
+    tls_certfile: Path | None = Field(default=None, description="PEM certificate (chain) the hub serves HTTPS with")
+    tls_keyfile: Path | None = Field(default=None, description="PEM private key of tls_certfile")
 
     secret_key: SecretStr | None = None
     template_key: SecretStr | None = Field(default=None, description="base64 AES-256 key for face templates")
@@ -119,6 +131,8 @@ class Settings(BaseSettings):
                                               "devices get no broker account (embedded broker is open)")
     broker_admin_password: SecretStr | None = None
     device_broker_url: str | None = Field(default=None, description="Broker URL handed to claimed devices")
+    device_ca_file: Path | None = Field(default=None, description="CA bundle handed to claimed devices, trusted "
+                                        "for the broker and the hub's HTTPS; default broker_ca_file")
     # Claims are unauthenticated: failed ones are throttled per client address and across all addresses.
     claim_failures_per_source: int = Field(default=10, ge=1, description="Failed claims per address per window")
     claim_failures_global: int = Field(default=200, ge=1, description="Failed claims from all addresses per window")
@@ -148,6 +162,11 @@ class Settings(BaseSettings):
     def _valid_allow_list(cls, v: list[str]) -> list[str]:
         AllowList.parse(v)  # names the entry that is not a host, *.domain, IP or CIDR
         return v
+
+    @model_validator(mode="after")
+    def _tls_files_usable(self) -> Settings:
+        check_tls(self)
+        return self
 
     @model_validator(mode="after")
     def _secrets_outside_demo(self) -> Settings:
@@ -185,7 +204,8 @@ class Settings(BaseSettings):
 
     @property
     def base_url(self) -> str:
-        return self.public_url or f"http://{self.http_host}:{self.http_port}"
+        scheme = "https" if self.tls_certfile is not None else "http"
+        return self.public_url or f"{scheme}://{self.http_host}:{self.http_port}"
 
     def secret(self) -> str:
         assert self.secret_key is not None, "load_settings() fills secrets"

@@ -19,6 +19,7 @@ from devices.runtime import DeviceAgent, Runtime
 from devices.runtime.executor import TimerHandle
 from facecore.policy import MatchPolicy
 from protocol.bodies_door import DoorAction, OpenDoorArgs
+from protocol.broker_tls import TlsSettings
 from protocol.payloads import DeviceKind, utcnow
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,10 @@ class DoorTerminal:
                  heartbeat_s: float = 30, ack_timeout_s: float = 10, runtime: Runtime | None = None,
                  rng: random.Random | None = None, face_mode: str | None = None,
                  policy: MatchPolicy | None = None, contact: DoorContact | None = None,
-                 door: str = "main") -> None:
+                 door: str = "main", tls: TlsSettings | None = None) -> None:
         """``face_mode``: None (lock only), "edge" (match locally) or "thin" (the hub matches).
-        ``contact``: the door-position sensor, for forced-open and held-open alarms."""
+        ``contact``: the door-position sensor, for forced-open and held-open alarms.
+        ``tls``: CA and client certificate for an ``mqtts://`` broker."""
         self.lock = lock
         self.contact = contact
         self.door = door
@@ -49,7 +51,7 @@ class DoorTerminal:
                                  firmware=firmware, broker_url=broker_url, workdir=workdir,
                                  username=username, password=password, capabilities=caps,
                                  heartbeat_s=heartbeat_s, ack_timeout_s=ack_timeout_s, runtime=runtime,
-                                 rng=rng)
+                                 rng=rng, tls=tls)
         self._last_opened: str | None = None
         self.agent.on_command("open_door", self._open_door)
         self.face: FaceCheckin | None = None

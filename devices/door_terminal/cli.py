@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from devices.cli_options import tls_from_options, tls_options
 from devices.door_terminal.agent import DoorTerminal
 from devices.door_terminal.camera import CameraError, OpenCvCamera
 from devices.door_terminal.contact import GpioDoorContact
@@ -37,11 +38,14 @@ from devices.runtime.claim import ClaimFailed, resolve_identity
               help="GPIO input of the door-position switch: forced-open and held-open alarms.")
 @click.option("--door-contact-open-level", type=click.IntRange(0, 1), default=1, show_default=True,
               help="The level the contact line reads while the door is open.")
+@tls_options
 def door(device_id: str | None, broker_url: str, workdir: Path, relay_pin: int, relay_active_low: bool,
          camera: str | None, face_mode: str, claim_token: str | None, hub_url: str | None, username: str | None,
-         password: str | None, door_contact_pin: int | None, door_contact_open_level: int) -> None:
+         password: str | None, door_contact_pin: int | None, door_contact_open_level: int, ca_file: Path | None,
+         cert_file: Path | None, key_file: Path | None) -> None:
     """Run a door terminal: opens the relay on `open_door` commands and reports door events."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tls = tls_from_options(ca_file=ca_file, cert_file=cert_file, key_file=key_file)
     source = None
     if camera is not None:
         try:
@@ -56,13 +60,14 @@ def door(device_id: str | None, broker_url: str, workdir: Path, relay_pin: int, 
         raise click.ClickException(str(exc)) from exc
     try:
         ident = resolve_identity(workdir=workdir, kind="door_terminal", device_id=device_id, broker_url=broker_url,
-                                 username=username, password=password, claim_token=claim_token, hub_url=hub_url)
+                                 username=username, password=password, claim_token=claim_token, hub_url=hub_url,
+                                 tls=tls)
     except ClaimFailed as exc:
         raise click.ClickException(str(exc)) from exc
     device_id, broker_url, username, password = ident.device_id, ident.broker_url, ident.username, ident.password
     terminal = DoorTerminal(device_id=device_id, broker_url=broker_url, workdir=workdir, lock=lock,
                             username=username, password=password, face_source=source,
-                            face_mode=face_mode if source is not None else None, contact=contact)
+                            face_mode=face_mode if source is not None else None, contact=contact, tls=ident.tls)
     terminal.agent.fleet.capture_logging()  # this process is this device: fetch_logs sees its log
     run_until_signal(terminal.start, terminal.stop, f"door terminal {device_id} on {broker_url}")
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from devices.print_box.queue_names import QueueNames
 from devices.runtime import DeviceAgent, Runtime
 from devices.runtime.executor import TimerHandle
+from protocol.broker_tls import TlsSettings
 from protocol.payloads import DeviceKind
 
 if TYPE_CHECKING:
@@ -52,14 +53,14 @@ class PrintBox:
                  firmware: str = FIRMWARE, heartbeat_s: float = 30, ack_timeout_s: float = 10,
                  refresh_s: float = 15, runtime: Runtime | None = None,
                  rng: random.Random | None = None, backend: PrintBackend | None = None,
-                 poll_s: float = 1.0, watchdog_s: float | None = 300) -> None:
+                 poll_s: float = 1.0, watchdog_s: float | None = 300, tls: TlsSettings | None = None) -> None:
         self.printers = printers
         self.refresh_s = refresh_s
         self.agent = DeviceAgent(device_id=device_id, kind=DeviceKind.PRINT_BOX, model=model,
                                  firmware=firmware, broker_url=broker_url, workdir=workdir,
                                  username=username, password=password, capabilities=["print"],
                                  heartbeat_s=heartbeat_s, ack_timeout_s=ack_timeout_s, runtime=runtime,
-                                 rng=rng)
+                                 rng=rng, tls=tls)
         self._runtime = self.agent.runtime
         self._last: list[dict[str, object]] | None = None
         self.queue_names = QueueNames()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from devices.cli_options import tls_from_options, tls_options
 from devices.door_terminal.cli import run_until_signal
 from devices.print_box.agent import PrintBox, PrinterStatus
 from devices.print_box.release_panel import ReleasePanel
@@ -56,19 +57,22 @@ class CupsPrinterSource:
               help="Release panel: read employee number then PIN (or 'EMPLOYEE-NO PIN') and scanned job codes, "
                    "one per line, from standard input or a keypad/scanner device, and show the hub's answer.")
 @click.option("--panel-printer", default=None, help="The CUPS printer the release panel stands at.")
+@tls_options
 def printbox(device_id: str | None, broker_url: str, workdir: Path, cups_host: str | None, claim_token: str | None,
              hub_url: str | None, username: str | None, password: str | None, panel: str | None,
-             panel_printer: str | None) -> None:
+             panel_printer: str | None, ca_file: Path | None, cert_file: Path | None, key_file: Path | None) -> None:
     """Run a print box: reports its CUPS printers to the hub."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tls = tls_from_options(ca_file=ca_file, cert_file=cert_file, key_file=key_file)
     try:
         ident = resolve_identity(workdir=workdir, kind="print_box", device_id=device_id, broker_url=broker_url,
-                                 username=username, password=password, claim_token=claim_token, hub_url=hub_url)
+                                 username=username, password=password, claim_token=claim_token, hub_url=hub_url,
+                                 tls=tls)
     except ClaimFailed as exc:
         raise click.ClickException(str(exc)) from exc
     device_id, broker_url, username, password = ident.device_id, ident.broker_url, ident.username, ident.password
     box = PrintBox(device_id=device_id, broker_url=broker_url, workdir=workdir,
-                   printers=CupsPrinterSource(host=cups_host), username=username, password=password)
+                   printers=CupsPrinterSource(host=cups_host), username=username, password=password, tls=ident.tls)
     box.agent.fleet.capture_logging()  # this process is this device: fetch_logs sees its log
 
     def start() -> None:

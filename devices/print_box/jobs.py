@@ -170,7 +170,9 @@ class JobRunner:
         h = hashlib.sha256()
         size = 0
         try:
-            with urllib.request.urlopen(str(args.url), timeout=self.download_timeout_s) as res, path.open("wb") as f:
+            ctx = self.agent.https_context()  # a hub on HTTPS with a private CA
+            with urllib.request.urlopen(str(args.url), timeout=self.download_timeout_s, context=ctx) as res, \
+                    path.open("wb") as f:
                 while chunk := res.read(_CHUNK):
                     size += len(chunk)
                     if size > args.size:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import random
+import ssl
 import threading
 import time
 from datetime import datetime
@@ -30,6 +31,7 @@ from devices.runtime.sender import EventSender
 from devices.runtime.session import PahoTransport
 from devices.runtime.transport import Transport, TransportCallbacks, Will
 from protocol import topics
+from protocol.broker_tls import TlsSettings
 from protocol.events import EVENT_BODIES, REQUEST_BODIES
 from protocol.payloads import (
     Availability,
@@ -57,7 +59,9 @@ class DeviceAgent:
                  workdir: Path, username: str | None = None, password: str | None = None,
                  capabilities: list[str] | None = None, heartbeat_s: float = 30, ack_timeout_s: float = 10,
                  max_inflight: int = 1000, runtime: Runtime | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, tls: TlsSettings | None = None) -> None:
+        """``tls``: the CA (and optional client certificate) for an ``mqtts://`` broker, also trusted
+        for HTTPS downloads from the hub."""
         if not topics.valid_device_id(device_id):
             raise ValueError(f"invalid device id {device_id!r} (letters, digits, _ . -; max 64)")
         if heartbeat_s <= 0 or ack_timeout_s <= 0:
@@ -67,6 +71,7 @@ class DeviceAgent:
         self.model = model
         self.firmware = firmware
         self.capabilities = list(capabilities or [])
+        self.tls = tls
         self.heartbeat_s = heartbeat_s
         self._default_heartbeat_s = heartbeat_s
         self._heartbeat_timer: TimerHandle | None = None
@@ -97,7 +102,7 @@ class DeviceAgent:
             client_id=device_id, broker_url=broker_url, username=username, password=password,
             will=Will(topics.availability(device_id), self._offline_payload),
             backoff=Backoff(rng=random.Random(self._rng.random())), max_inflight=max_inflight,
-            netloop=self._runtime.netloop)
+            netloop=self._runtime.netloop, tls=tls)
         self.sender = EventSender(outbox=self.outbox, transport=self._transport,
                                   topic=topics.events(device_id), submit=self._runtime.submit_io,
                                   ack_timeout_s=ack_timeout_s, max_inflight=max_inflight, source=self.writer)
@@ -173,6 +178,13 @@ class DeviceAgent:
     @property
     def uptime_s(self) -> float:
         return time.monotonic() - self._started_mono
+
+    def https_context(self) -> ssl.SSLContext | None:
+        """For file and firmware downloads from the hub: the system store plus this device's CA
+        (None: no CA configured, the default context is right)."""
+        if self.tls is None or not self.tls.has_ca:
+            return None
+        return self.tls.client_context(system_roots=True)
 
     # --- public API -----------------------------------------------------------------------
 

@@ -1,15 +1,23 @@
 """Claim on first start: trade a one-time claim token for this device's identity and broker
-credentials over HTTPS, and keep them in the workdir (owner-only) for every later start."""
+credentials over HTTPS, and keep them in the workdir (owner-only) for every later start.
+
+A hub with a private CA hands that CA out with the credentials (``ca_pem``); the device trusts it for
+the broker (mqtts) and the hub's HTTPS from then on. The very first request, the claim itself, is
+verified with ``--ca-file`` (or the system store): the token must not go to an impostor.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import httpx
+
+from protocol.broker_tls import TlsSettings
 
 CREDENTIALS_FILE = "credentials.json"
 
@@ -28,6 +36,7 @@ class DeviceCredentials:
     firmware_public_key: str
     hub_url: str
     broker_auth: str
+    ca_pem: str | None = None  # the CA the hub handed out (None: public CAs / plain MQTT)
 
 
 def load_credentials(workdir: Path) -> DeviceCredentials | None:
@@ -60,8 +69,12 @@ def _retry_after(res: httpx.Response) -> float:
         return 30.0
 
 
+def _verify(tls: TlsSettings | None) -> ssl.SSLContext | bool:
+    return tls.client_context(system_roots=True) if tls is not None and tls.has_ca else True
+
+
 def claim_device(*, hub_url: str, token: str, workdir: Path, kind: str, device_id: str | None = None,
-                 timeout_s: float = 30, max_wait_s: float = 600) -> DeviceCredentials:
+                 timeout_s: float = 30, max_wait_s: float = 600, tls: TlsSettings | None = None) -> DeviceCredentials:
     """Claim once; later calls return the stored credentials without using the token again.
 
     A hub throttling failed claims from this address (429, e.g. other devices behind the same NAT
@@ -71,9 +84,10 @@ def claim_device(*, hub_url: str, token: str, workdir: Path, kind: str, device_i
     if stored is not None:
         return stored
     deadline = time.monotonic() + max_wait_s
+    verify = _verify(tls)
     while True:
         try:
-            res = httpx.post(hub_url.rstrip("/") + "/api/v1/provisioning/claim", timeout=timeout_s,
+            res = httpx.post(hub_url.rstrip("/") + "/api/v1/provisioning/claim", timeout=timeout_s, verify=verify,
                              json={"token": token, "device_kind": kind, "device_id": device_id})
         except httpx.HTTPError as exc:
             raise ClaimFailed(f"cannot reach the hub at {hub_url}: {exc}") from exc
@@ -91,7 +105,7 @@ def claim_device(*, hub_url: str, token: str, workdir: Path, kind: str, device_i
     creds = DeviceCredentials(device_id=body["device_id"], kind=body["kind"], broker_url=body["mqtt"]["url"],
                               username=body["mqtt"]["username"], password=body["mqtt"]["password"],
                               firmware_public_key=body["firmware_public_key"], hub_url=body["hub_url"],
-                              broker_auth=body["broker_auth"])
+                              broker_auth=body["broker_auth"], ca_pem=body.get("ca_pem"))
     save_credentials(workdir, creds)
     return creds
 
@@ -102,18 +116,24 @@ class Identity:
     broker_url: str
     username: str | None
     password: str | None
+    tls: TlsSettings | None = None
 
 
 def resolve_identity(*, workdir: Path, kind: str, device_id: str | None, broker_url: str, username: str | None,
-                     password: str | None, claim_token: str | None, hub_url: str | None) -> Identity:
-    """For device CLIs: stored or freshly claimed credentials win; else the explicit options."""
+                     password: str | None, claim_token: str | None, hub_url: str | None,
+                     tls: TlsSettings | None = None) -> Identity:
+    """For device CLIs: stored or freshly claimed credentials win; else the explicit options.
+    ``tls`` (``--ca-file``, client certificate) is kept, plus the CA the hub handed out at claim."""
     creds = load_credentials(workdir)
     if creds is None and claim_token:
         if not hub_url:
             raise ClaimFailed("--claim-token needs --hub-url (where to claim)")
-        creds = claim_device(hub_url=hub_url, token=claim_token, workdir=workdir, kind=kind, device_id=device_id)
+        creds = claim_device(hub_url=hub_url, token=claim_token, workdir=workdir, kind=kind, device_id=device_id,
+                             tls=tls)
     if creds is not None:
-        return Identity(creds.device_id, creds.broker_url, creds.username, creds.password)
+        if creds.ca_pem:
+            tls = replace(tls or TlsSettings(), ca_pem=creds.ca_pem)
+        return Identity(creds.device_id, creds.broker_url, creds.username, creds.password, tls)
     if not device_id:
         raise ClaimFailed("give --device-id (already provisioned) or --claim-token and --hub-url (first start)")
-    return Identity(device_id, broker_url, username, password)
+    return Identity(device_id, broker_url, username, password, tls)

@@ -262,11 +262,12 @@ class FleetFeatures:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    @staticmethod
-    def _download(url: str, dest: Path) -> None:
+    def _download(self, url: str, dest: Path) -> None:
         if not url.startswith(("http://", "https://")):
             raise FirmwareFailed(f"download: refusing non-HTTP URL {url[:60]!r}")
-        with urllib.request.urlopen(url, timeout=60) as res, open(dest, "wb") as f:
+        # A hub serving HTTPS with a private CA: trust the CA this device was given.
+        ctx = self.agent.https_context()
+        with urllib.request.urlopen(url, timeout=60, context=ctx) as res, open(dest, "wb") as f:
             shutil.copyfileobj(res, f, 1024 * 1024)
 
     def _switch(self, *, active: str, previous: str | None) -> None:

@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices.runtime.backoff import Backoff
 from devices.runtime.netloop import NetLoop
 from devices.runtime.transport import TransportCallbacks, Will, parse_broker_url
+from protocol.broker_tls import TlsSettings
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ class _Handle:
 class PahoTransport:
     def __init__(self, *, client_id: str, broker_url: str, will: Will, username: str | None = None,
                  password: str | None = None, keepalive: int = 30, backoff: Backoff | None = None,
-                 clean_session: bool = False, max_inflight: int = 1000, netloop: NetLoop | None = None) -> None:
+                 clean_session: bool = False, max_inflight: int = 1000, netloop: NetLoop | None = None,
+                 tls: TlsSettings | None = None) -> None:
         self._addr = parse_broker_url(broker_url)
         # With a shared loop, we (not paho's thread) schedule reconnects on the loop's timers.
         self._netloop = netloop
@@ -60,7 +62,11 @@ class PahoTransport:
         if username is not None:
             c.username_pw_set(username, password)
         if self._addr.tls:
-            c.tls_set()
+            # Verifies the broker against the given CA (or the system store) and checks its host name.
+            c.tls_set_context((tls or TlsSettings()).client_context())
+        elif tls is not None and tls.has_ca:
+            log.warning("%s: a CA is configured but the broker URL %s is not mqtts://: the link is NOT "
+                        "encrypted", client_id, broker_url)
         c.max_inflight_messages_set(max_inflight)
         if netloop is not None:
             c.connect_timeout = 3.0  # connects run on the shared loop thread: keep a dead host short

@@ -9,23 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit
 
+# One URL parser for hub and devices (protocol/broker_tls.py); re-exported for agent code.
+from protocol.broker_tls import BrokerAddress, parse_broker_url
 
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool = False
-
-
-def parse_broker_url(url: str) -> BrokerAddress:
-    """``mqtt://host:port`` (default port 1883) or ``mqtts://host:port`` (default 8883)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError(f"broker url must look like mqtt://host:port, got {url!r}")
-    tls = parts.scheme == "mqtts"
-    return BrokerAddress(parts.hostname, parts.port or (8883 if tls else 1883), tls)
+__all__ = ["BrokerAddress", "PublishHandle", "Transport", "TransportCallbacks", "Will", "parse_broker_url"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from protocol import topics
+from protocol.broker_tls import TlsSettings
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
@@ -113,7 +114,7 @@ class MosquittoDynsec:
     """Blocking admin client for the dynamic-security plugin (one command batch at a time)."""
 
     def __init__(self, *, host: str, port: int, admin_user: str, admin_password: str,
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, tls: TlsSettings | None = None) -> None:
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
         self._responses: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -123,6 +124,8 @@ class MosquittoDynsec:
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2,
                                    client_id=f"officehub-dynsec-{uuid.uuid4().hex[:8]}")
         self._client.username_pw_set(admin_user, admin_password)
+        if tls is not None:  # an mqtts:// broker (protocol/broker_tls.py: verified CA and host name)
+            self._client.tls_set_context(tls.client_context())
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message

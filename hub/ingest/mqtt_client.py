@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 
 from protocol import topics
+from protocol.broker_tls import TlsSettings, parse_broker_url
 from protocol.payloads import AvailabilityStatus, HubState
 
 log = logging.getLogger(__name__)
@@ -31,28 +31,13 @@ class RawMessage:
     received_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool
-
-    @classmethod
-    def parse(cls, url: str) -> BrokerAddress:
-        u = urlparse(url)
-        if u.scheme not in ("mqtt", "mqtts", "tcp"):
-            raise ValueError(f"broker URL must look like mqtt://host:port, got {url!r}")
-        tls = u.scheme == "mqtts"
-        return cls(u.hostname or "127.0.0.1", u.port or (8883 if tls else 1883), tls)
-
-
 class HubMqtt:
     """Owns the paho client; thread-safe ``publish``; incoming messages go to ``inbox``."""
 
     def __init__(self, *, url: str, client_id: str, inbox: queue.SimpleQueue[RawMessage],
                  username: str | None = None, password: str | None = None,
-                 share_group: str | None = None) -> None:
-        self.address = BrokerAddress.parse(url)
+                 share_group: str | None = None, tls: TlsSettings | None = None) -> None:
+        self.address = parse_broker_url(url)
         self.inbox = inbox
         self.share_group = share_group
         self._connected = threading.Event()
@@ -60,8 +45,8 @@ class HubMqtt:
                                    clean_session=False, protocol=mqtt.MQTTv311)
         if username:
             self._client.username_pw_set(username, password)
-        if self.address.tls:
-            self._client.tls_set()
+        if self.address.tls:  # verified (CA, host name) as devices do: protocol/broker_tls.py
+            self._client.tls_set_context((tls or TlsSettings()).client_context())
         self._client.max_inflight_messages_set(1000)
         self._client.max_queued_messages_set(0)
         self._client.reconnect_delay_set(min_delay=1, max_delay=15)

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +35,29 @@ def test_compose_file_validates() -> None:
     hub_env = subprocess.run([exe, "-f", str(ROOT / "docker-compose.yml"), "config"], env=env,
                              capture_output=True, text=True, timeout=60).stdout
     assert "OFFICEHUB_BROKER_USERNAME: officehub-hub" in hub_env and 'OFFICEHUB_BROKER_PASSWORD: "y"' in hub_env
+
+
+def test_compose_offers_tls_for_mqtt_and_https() -> None:
+    exe = _compose()
+    env = {**os.environ, "MQTT_ADMIN_PASSWORD": "x", "MQTT_HUB_PASSWORD": "y", "POSTGRES_PASSWORD": "x",
+           "OFFICEHUB_SECRET_KEY": "x", "OFFICEHUB_TEMPLATE_KEY": "x", "OFFICEHUB_ADMIN_PASSWORD": "x"}
+    res = subprocess.run([exe, "-f", str(ROOT / "docker-compose.yml"), "--profile", "sim", "config"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    services = yaml.safe_load(res.stdout)["services"]
+    hub = services["hub"]["environment"]
+    assert hub["OFFICEHUB_BROKER_URL"].startswith("mqtts://") and hub["OFFICEHUB_BROKER_CA_FILE"]
+    assert hub["OFFICEHUB_TLS_CERTFILE"] and hub["OFFICEHUB_TLS_KEYFILE"]
+    assert hub["OFFICEHUB_PUBLIC_URL"].startswith("https://")
+    assert "https://" in " ".join(services["hub"]["healthcheck"]["test"])
+    published = {str(p["published"]) if isinstance(p, dict) else str(p).split(":")[-2]
+                 for p in services["mosquitto"]["ports"]}
+    assert "8883" in published
+    assert "--ca-file" in services["firmware_sim"]["command"]
+    conf = (ROOT / "deploy" / "mosquitto" / "mosquitto.conf").read_text().splitlines()
+    tls = conf[conf.index("listener 8883 0.0.0.0"):]
+    assert any(line.startswith("certfile ") for line in tls) and any(line.startswith("keyfile ") for line in tls)
+    # The certificates are made per site, never committed.
+    assert "/deploy/certs/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 def test_compose_refuses_to_start_without_secrets() -> None:

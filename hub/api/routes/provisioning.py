@@ -66,7 +66,8 @@ def claim(rt: RuntimeDep, body: ClaimRequest, request: Request) -> ClaimResult:
     return ClaimResult(device_id=done.device_id, kind=done.kind, group=done.group, broker_auth=done.broker_auth,  # type: ignore[arg-type]
                        mqtt=MqttCredentials(url=fleet.device_broker_url, client_id=done.device_id,
                                             username=done.username, password=done.password),
-                       firmware_public_key=fleet.firmware.public_key_b64, hub_url=rt.settings.base_url, note=note)
+                       firmware_public_key=fleet.firmware.public_key_b64, hub_url=rt.settings.base_url,
+                       ca_pem=fleet.device_ca_pem, note=note)
 
 
 def _revoke(user: AdminUser, rt: RuntimeDep, device_id: str) -> RevokeResult:

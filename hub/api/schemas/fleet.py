@@ -56,6 +56,8 @@ class ClaimResult(BaseModel):
     mqtt: MqttCredentials
     firmware_public_key: str
     hub_url: str
+    ca_pem: str | None = Field(default=None, description="PEM CA the device should trust for the broker (mqtts) "
+                               "and the hub's HTTPS; null: public CAs")
     note: str
 
 

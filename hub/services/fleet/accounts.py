@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from typing import Literal, Protocol
-from urllib.parse import urlsplit
 
 from hub.broker.mosquitto_security import (
     DEVICE_NAMESPACE,
@@ -20,6 +19,8 @@ from hub.broker.mosquitto_security import (
     in_device_namespace,
 )
 from hub.settings import Settings
+from hub.tls import broker_tls
+from protocol.broker_tls import TlsSettings, parse_broker_url
 
 BrokerAuth = Literal["dynsec", "none"]
 __all__ = ["AccountConflict", "BrokerAccounts", "BrokerSecurityError", "DemoAccounts", "DynsecAccounts",
@@ -57,8 +58,10 @@ class DynsecAccounts:
 
     mode: BrokerAuth = "dynsec"
 
-    def __init__(self, *, host: str, port: int, admin_user: str, admin_password: str) -> None:
-        self._args = {"host": host, "port": port, "admin_user": admin_user, "admin_password": admin_password}
+    def __init__(self, *, host: str, port: int, admin_user: str, admin_password: str,
+                 tls: TlsSettings | None = None) -> None:
+        self._args = {"host": host, "port": port, "admin_user": admin_user, "admin_password": admin_password,
+                      "tls": tls}
         self._client: MosquittoDynsec | None = None
         self._lock = threading.Lock()
 
@@ -112,7 +115,8 @@ class DynsecAccounts:
 def accounts_for(settings: Settings, broker_url: str) -> BrokerAccounts:
     if not settings.broker_admin_username or settings.broker_admin_password is None:
         return DemoAccounts()
-    parts = urlsplit(broker_url)
-    return DynsecAccounts(host=parts.hostname or "127.0.0.1", port=parts.port or 1883,
-                          admin_user=settings.broker_admin_username,
-                          admin_password=settings.broker_admin_password.get_secret_value())
+    addr = parse_broker_url(broker_url)
+    # The admin link carries every device password: over TLS whenever the hub's own link is.
+    return DynsecAccounts(host=addr.host, port=addr.port, admin_user=settings.broker_admin_username,
+                          admin_password=settings.broker_admin_password.get_secret_value(),
+                          tls=(broker_tls(settings) or TlsSettings()) if addr.tls else None)

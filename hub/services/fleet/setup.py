@@ -20,6 +20,7 @@ from hub.services.fleet.provisioning import ProvisioningService
 from hub.services.fleet.rollouts import RolloutDriver
 from hub.services.fleet.watchers import Watchers
 from hub.services.fleet.webhooks import WebhookDispatcher
+from hub.tls import device_ca_pem
 
 if TYPE_CHECKING:
     from hub.runtime import HubRuntime
@@ -41,6 +42,7 @@ class Fleet:
     webhooks: WebhookDispatcher
     watchers: Watchers
     device_broker_url: str
+    device_ca_pem: str | None = None  # handed out with every claim (devices/runtime/claim.py)
 
 
 def setup(rt: HubRuntime) -> None:
@@ -77,7 +79,7 @@ def setup(rt: HubRuntime) -> None:
                   config=ConfigService(sessions=rt.sessions, commands=rt.commands,
                                        resend_after_s=st.config_reconcile_s),
                   firmware=firmware, rollouts=RolloutDriver(rt, firmware), webhooks=webhooks, watchers=Watchers(rt),
-                  device_broker_url=device_broker_url)
+                  device_broker_url=device_broker_url, device_ca_pem=device_ca_pem(st))
     rt.services["fleet"] = fleet
     rt.services["webhooks"] = webhooks
 
