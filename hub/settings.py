@@ -19,7 +19,6 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hub.domain.webhook_targets import AllowList
-
 from hub.tls import check_tls
 
 
