@@ -20,8 +20,8 @@ JOB = "a" * 32
 VALID_ARGS: dict[str, dict[str, Any]] = {
     "ping": {}, "reboot": {}, "open_door": {"duration_s": 2}, "fetch_logs": {"lines": 10},
     "sync_gallery": {"version": 0},
-    "update_firmware": {"rollout_id": "r1", "version": "9.9.9", "url": "http://127.0.0.1:1/fw.bin",
-                        "sha256": "0" * 64, "signature": "c2ln", "size": 10},
+    "update_firmware": {"rollout_id": "r1", "url": "http://127.0.0.1:1/fw.bin", "signature": "c2ln",
+                        "manifest": {"kind": "door_terminal", "version": "9.9.9", "sha256": "0" * 64, "size": 10}},
     "rollback_firmware": {"rollout_id": "r1", "version": "0.1.0"},
     "apply_config": {"version": 1, "config": {}},
     "delete_templates": {"employee_id": "1", "version": 0},
