@@ -6,21 +6,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from hub.api.errors import install_error_handlers
 from hub.api.limits import RequestLimitMiddleware, RequestLimits, form_rules
+from hub.api.openapi import install_openapi
 from hub.api.routes import ROUTERS
 from hub.auth.passwords import hash_password
 from hub.auth.tokens import Role
 from hub.db.models.core import User
 from hub.db.session import transaction
 from hub.runtime import HubRuntime, build_runtime
-from hub.services.face.workers import FaceEngineUnavailable
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,18 +41,6 @@ def ensure_admin(rt: HubRuntime) -> bool:
         session.add(User(username="admin", role=Role.ADMIN.value, full_name="Administrator", active=True,
                          password_hash=hash_password(rt.settings.admin_password.get_secret_value())))
     return True
-
-
-# Invalid bodies can be arbitrary bytes (a file posted where JSON was expected): echo them safely.
-_SAFE_BYTES = {bytes: lambda b: b[:200].decode("utf-8", "replace")}
-
-
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for e in exc.errors()[:10]:
-        loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
-        parts.append(f"{loc or 'request'}: {e.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def create_app(settings: Settings | None = None, *, runtime: HubRuntime | None = None) -> FastAPI:
@@ -87,20 +73,11 @@ def create_app(settings: Settings | None = None, *, runtime: HubRuntime | None =
     if runtime is not None:
         app.state.runtime = runtime
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(status_code=422,
-                            content={"detail": _validation_message(exc),
-                                     "errors": jsonable_encoder(exc.errors(), custom_encoder=_SAFE_BYTES)})
-
-    @app.exception_handler(FaceEngineUnavailable)
-    async def face_engine_unavailable(_: Request, exc: FaceEngineUnavailable) -> JSONResponse:
-        # Busy, or the worker holding this request died: the hub is fine, the client retries.
-        return JSONResponse(status_code=503, content={"detail": str(exc), "code": f"face_engine_{exc.code}"},
-                            headers={"Retry-After": str(exc.retry_after_s)})
+    install_error_handlers(app)
 
     for router in ROUTERS:
         app.include_router(router)
     paths = [getattr(route, "path", "") for router in ROUTERS for route in router.routes]
     app.add_middleware(RequestLimitMiddleware, limits=RequestLimits.from_settings(cfg, route_paths=paths))
+    install_openapi(app)
     return app

@@ -84,5 +84,6 @@ def check_signed_path(path: str, *, secret: str, expires: int, sig: str, now: fl
     if (now or time.time()) > expires:
         raise TokenError("download link expired")
     expected = sign_url_path(path, secret=secret, expires_at=expires).split("sig=", 1)[1]
-    if not hmac.compare_digest(expected, sig):
+    # As bytes: compare_digest refuses str with non-ASCII characters, and ``sig`` is whatever the URL held.
+    if not hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace")):
         raise TokenError("bad download signature")

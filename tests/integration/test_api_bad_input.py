@@ -65,3 +65,26 @@ def test_every_operation_rejects_bad_input_with_a_4xx(api: TestClient, admin_hea
 def test_forged_credentials_are_401(api: TestClient, header: str) -> None:
     res = api.get("/api/v1/devices", headers={"Authorization": header})
     assert res.status_code == 401 and res.json()["detail"]
+
+
+def test_what_schemathesis_found_is_refused_with_a_4xx(api: TestClient, admin_headers: dict[str, str]) -> None:
+    """Regressions from the first schemathesis run (each was a 500)."""
+    h = admin_headers
+    emp = api.post("/api/v1/employees", headers=h, json={"employee_no": "ST-1", "name": "Stella"}).json()["id"]
+    groups = [api.post("/api/v1/access/groups", headers=h, json={"name": name}).json()["id"] for name in ("a", "b")]
+    lone = {**h, "Content-Type": "application/json"}
+    cases = [
+        (api.patch(f"/api/v1/employees/{emp}", headers=lone, content=b'{"department": "\\udaf5"}'), 422),
+        (api.post("/api/v1/access/groups", headers=lone, content=b'{"name": "\\udc47x"}'), 422),
+        (api.post("/api/v1/access/groups", headers=h, json={"name": "c", "members": [2**70]}), 422),
+        (api.get("/api/v1/employees", headers=h, params={"offset": str(2**78)}), 422),
+        (api.get(f"/api/v1/employees/{2**70}", headers=h), 422),
+        (api.post("/api/v1/employees", headers=h, json={"employee_no": "ST-\x00", "name": "Nul"}), 422),
+        (api.patch(f"/api/v1/employees/{emp}", headers=h, json={"active": None}), 422),  # NOT NULL column
+        (api.put(f"/api/v1/access/groups/{groups[1]}", headers=h, json={"name": "a"}), 409),  # name taken
+        (api.get("/api/v1/firmware/1/download", params={"expires": 2**40, "sig": "¡N"}), 403),  # non-ASCII sig
+    ]
+    for res, status in cases:
+        assert res.status_code == status, f"{res.request.method} {res.request.url}: {res.status_code} {res.text}"
+        assert res.json()["detail"]
+    assert api.get(f"/api/v1/employees/{emp}", headers=h).json()["active"] is True

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep
 from hub.api.routes.employees import face_service
 from hub.api.schemas.people import AccessGroupCreate, AccessGroupPublic
+from hub.api.schemas.types import Id
 from hub.db.models.access import AccessGroup, AccessGroupMember
 from hub.db.models.people import Employee
 from hub.runtime import HubRuntime
@@ -71,13 +72,16 @@ def create_group(admin: AdminUser, rt: RuntimeDep, db: SessionDep, body: AccessG
 
 
 @router.put("/groups/{group_id}", response_model=AccessGroupPublic)
-def replace_group(admin: AdminUser, rt: RuntimeDep, db: SessionDep, group_id: int,
+def replace_group(admin: AdminUser, rt: RuntimeDep, db: SessionDep, group_id: Id,
                   body: AccessGroupCreate) -> AccessGroupPublic:
     group = db.get(AccessGroup, group_id)
     if group is None:
         raise HTTPException(404, f"no access group {group_id}")
     doors = sorted(set(group.doors) | set(body.doors))
-    _write(db, group, body)
+    try:
+        _write(db, group, body)
+    except IntegrityError as exc:
+        raise HTTPException(409, f"access group {body.name!r} exists") from exc
     audit(db, actor=admin.username, action="access_group.update", target_type="access_group",
           target_id=str(group.id), detail=body.model_dump())
     db.commit()
@@ -86,7 +90,7 @@ def replace_group(admin: AdminUser, rt: RuntimeDep, db: SessionDep, group_id: in
 
 
 @router.delete("/groups/{group_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_group(admin: AdminUser, rt: RuntimeDep, db: SessionDep, group_id: int) -> Response:
+def delete_group(admin: AdminUser, rt: RuntimeDep, db: SessionDep, group_id: Id) -> Response:
     group = db.get(AccessGroup, group_id)
     if group is None:
         raise HTTPException(404, f"no access group {group_id}")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from hub.api.deps import OperatorUser, RuntimeDep, SessionDep
 from hub.api.schemas.fleet import AlertPublic
+from hub.api.schemas.types import Id, Line
 from hub.db.models.fleet import Alert
 from hub.services.fleet.alerts import AlertError, alert_public, transition
 
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 @router.get("", response_model=list[AlertPublic])
 def list_alerts(_: OperatorUser, db: SessionDep,
                 state: Annotated[str | None, Query(pattern=r"^(open|acked|resolved|active)$")] = None,
-                kind: str | None = None, device_id: str | None = None,
+                kind: Line | None = None, device_id: Line | None = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """``state=active`` means open or acked."""
     q = select(Alert).order_by(Alert.id.desc()).limit(limit)
@@ -33,7 +34,7 @@ def list_alerts(_: OperatorUser, db: SessionDep,
     return [alert_public(a) for a in db.execute(q).scalars()]
 
 
-def _move(rt: RuntimeDep, alert_id: int, to: str, by: str) -> dict[str, Any]:
+def _move(rt: RuntimeDep, alert_id: Id, to: str, by: str) -> dict[str, Any]:
     try:
         return transition(rt, alert_id, to=to, by=by)  # type: ignore[arg-type]
     except LookupError as exc:
@@ -43,10 +44,10 @@ def _move(rt: RuntimeDep, alert_id: int, to: str, by: str) -> dict[str, Any]:
 
 
 @router.post("/{alert_id}/ack", response_model=AlertPublic)
-def ack(user: OperatorUser, rt: RuntimeDep, alert_id: int) -> dict[str, Any]:
+def ack(user: OperatorUser, rt: RuntimeDep, alert_id: Id) -> dict[str, Any]:
     return _move(rt, alert_id, "acked", user.username)
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertPublic)
-def resolve(user: OperatorUser, rt: RuntimeDep, alert_id: int) -> dict[str, Any]:
+def resolve(user: OperatorUser, rt: RuntimeDep, alert_id: Id) -> dict[str, Any]:
     return _move(rt, alert_id, "resolved", user.username)

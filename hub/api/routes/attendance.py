@@ -27,6 +27,7 @@ from hub.api.schemas.attendance import (
     ShiftCreate,
     ShiftPublic,
 )
+from hub.api.schemas.types import Finite, Id, Line
 from hub.auth.tokens import Principal, Role
 from hub.db.models.attendance import HolidayRow, MissedPunchRow, OfficeLocation, PunchRejection, PunchRow, ShiftRow
 from hub.db.models.people import Employee
@@ -82,7 +83,7 @@ def create_shift(admin: AdminUser, db: SessionDep, body: ShiftCreate) -> ShiftRo
 
 
 @router.delete("/shifts/{shift_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_shift(admin: AdminUser, db: SessionDep, shift_id: int) -> Response:
+def delete_shift(admin: AdminUser, db: SessionDep, shift_id: Id) -> Response:
     row = db.get(ShiftRow, shift_id)
     if row is None:
         raise HTTPException(404, f"no shift {shift_id}")
@@ -114,8 +115,8 @@ def create_holiday(admin: AdminUser, db: SessionDep, body: HolidayCreate) -> Hol
 
 # --- punches and timesheets --------------------------------------------------------------------
 @router.get("/punches", response_model=list[PunchPublic])
-def list_punches(user: CurrentUser, db: SessionDep, employee_id: int | None = None,
-                 device_id: str | None = None, since: datetime | None = None, until: datetime | None = None,
+def list_punches(user: CurrentUser, db: SessionDep, employee_id: Id | None = None,
+                 device_id: Line | None = None, since: datetime | None = None, until: datetime | None = None,
                  limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[dict[str, Any]]:
     employee_id = _own(user, employee_id)
     stmt = select(PunchRow)
@@ -146,7 +147,7 @@ def manual_punch(admin: AdminUser, db: SessionDep, body: ManualPunch) -> dict[st
 
 
 @router.get("/rejections")
-def list_rejections(_: AdminUser, db: SessionDep, device_id: str | None = None,
+def list_rejections(_: AdminUser, db: SessionDep, device_id: Line | None = None,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Terminal punches the hub refused (re-verification failed, spoofed or unknown device)."""
     stmt = select(PunchRejection).order_by(PunchRejection.id.desc()).limit(limit)
@@ -156,11 +157,19 @@ def list_rejections(_: AdminUser, db: SessionDep, device_id: str | None = None,
              "reason": r.reason, "at": r.at} for r in db.execute(stmt).scalars()]
 
 
-@router.get("/timesheets", response_model=None)
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The answer's type follows ``format``: the document lists all three.
+_TIMESHEET_FILES: dict[int | str, dict[str, Any]] = {200: {
+    "description": "JSON, or a CSV/XLSX file (``format``)",
+    "content": {"text/csv": {"schema": {"type": "string"}}, _XLSX: {"schema": {"type": "string", "format": "binary"}}},
+}}
+
+
+@router.get("/timesheets", response_model=None, responses=_TIMESHEET_FILES)
 def get_timesheets(
     user: CurrentUser, db: SessionDep,
     from_: Annotated[date, Query(alias="from")], to: date,
-    employee_id: int | None = None, department: str | None = None,
+    employee_id: Id | None = None, department: Line | None = None,
     format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
 ) -> Any:
     employee_id = _own(user, employee_id)
@@ -174,8 +183,7 @@ def get_timesheets(
         return Response(to_csv(records), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if format == "xlsx":
-        return Response(to_xlsx(records),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        return Response(to_xlsx(records), media_type=_XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     return {"from": from_, "to": to, "rows": timesheet_rows(records)}
 
@@ -218,8 +226,8 @@ def _actor(user: Principal) -> str:
 
 
 @router.get("/missed-punches", response_model=list[MissedPunchPublic])
-def list_missed_punches(user: CurrentUser, db: SessionDep, employee_id: int | None = None,
-                        state: str | None = None) -> list[dict[str, Any]]:
+def list_missed_punches(user: CurrentUser, db: SessionDep, employee_id: Id | None = None,
+                        state: Line | None = None) -> list[dict[str, Any]]:
     employee_id = _own(user, employee_id)
     stmt = select(MissedPunchRow).order_by(MissedPunchRow.ts)
     if employee_id is not None:
@@ -251,13 +259,13 @@ def _decide(user: Principal, db: SessionDep, request_id: str, note: str, verb: s
 
 
 @router.post("/missed-punches/{request_id}/approve", response_model=MissedPunchPublic)
-def approve_missed_punch(user: CurrentUser, db: SessionDep, request_id: str,
+def approve_missed_punch(user: CurrentUser, db: SessionDep, request_id: Line,
                          body: MissedPunchDecision | None = None) -> dict[str, Any]:
     return _decide(user, db, request_id, body.note if body else "", "approve")
 
 
 @router.post("/missed-punches/{request_id}/reject", response_model=MissedPunchPublic)
-def reject_missed_punch(user: CurrentUser, db: SessionDep, request_id: str,
+def reject_missed_punch(user: CurrentUser, db: SessionDep, request_id: Line,
                         body: MissedPunchDecision) -> dict[str, Any]:
     return _decide(user, db, request_id, body.note, "reject")
 
@@ -282,10 +290,10 @@ def create_location(admin: AdminUser, db: SessionDep, body: LocationCreate) -> O
 
 
 @router.post("/remote-checkin", response_model=RemoteCheckinResult, status_code=status.HTTP_201_CREATED)
-def remote(user: LinkedUser, rt: RuntimeDep, lat: Annotated[float, Form()], lon: Annotated[float, Form()],
+def remote(user: LinkedUser, rt: RuntimeDep, lat: Annotated[Finite, Form()], lon: Annotated[Finite, Form()],
            file: Annotated[UploadFile, File(description="selfie")],
            direction: Annotated[str, Form(pattern="^(IN|OUT|AUTO)$")] = "AUTO",
-           location_id: Annotated[int | None, Form()] = None) -> dict[str, Any]:
+           location_id: Annotated[Id | None, Form()] = None) -> dict[str, Any]:
     """Check in away from a terminal: inside an office geofence, with a selfie that matches your own
     enrolled face (1:1). Only employees check themselves in."""
     assert user.employee_id is not None  # LinkedUser

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from hub.api.deps import AdminUser, SessionDep
+from hub.api.schemas.types import Id, Line
 from hub.db.models.core import AuditLog
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -36,11 +37,11 @@ class AuditPage(BaseModel):
 @router.get("/audit", response_model=AuditPage)
 def list_audit(
     _: AdminUser, db: SessionDep,
-    action: Annotated[str | None, Query(description="exact action, or a prefix ending in '.' (e.g. 'rollout.')")]
+    action: Annotated[Line | None, Query(description="exact action, or a prefix ending in '.' (e.g. 'rollout.')")]
     = None,
-    actor: str | None = None, target_type: str | None = None, target_id: str | None = None,
+    actor: Line | None = None, target_type: Line | None = None, target_id: Line | None = None,
     since: datetime | None = None, until: datetime | None = None,
-    before: Annotated[int | None, Query(ge=1, description="next_before of the previous page")] = None,
+    before: Annotated[Id | None, Query(description="next_before of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     stmt = select(AuditLog)

@@ -11,6 +11,7 @@ from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep
 from hub.api.schemas.common import Page
 from hub.api.schemas.devices import CommandCreate, CommandPublic, DevicePublic
 from hub.api.schemas.fleet import DeviceFleetPublic, DeviceFleetUpdate
+from hub.api.schemas.types import Line, NonNegInt
 from hub.auth.command_rights import raw_command_refusal
 from hub.db.models.core import Device, DeviceCommand
 from hub.db.models.fleet import DeviceTag, FleetDevice
@@ -32,14 +33,14 @@ def _with_fleet(dev: Device, fleet: FleetDevice | None) -> DeviceFleetPublic:
 @router.get("", response_model=Page[DeviceFleetPublic])
 def list_devices(
     _: OperatorUser, db: SessionDep,
-    kind: str | None = None, online: bool | None = None,
-    group: Annotated[str | None, Query(max_length=64)] = None,
-    tag: Annotated[str | None, Query(max_length=64)] = None,
-    location: Annotated[str | None, Query(max_length=128)] = None,
-    firmware: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Line | None = None, online: bool | None = None,
+    group: Annotated[Line | None, Query(max_length=64)] = None,
+    tag: Annotated[Line | None, Query(max_length=64)] = None,
+    location: Annotated[Line | None, Query(max_length=128)] = None,
+    firmware: Annotated[Line | None, Query(max_length=64)] = None,
     revoked: bool | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="substring of id, model or location")] = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: Annotated[int, Query(ge=0)] = 0,
+    q: Annotated[Line | None, Query(max_length=100, description="substring of id, model or location")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: NonNegInt = 0,
 ) -> Page[DeviceFleetPublic]:
     stmt = select(Device, FleetDevice).outerjoin(FleetDevice, FleetDevice.device_id == Device.id)
     if kind:
@@ -66,7 +67,7 @@ def list_devices(
 
 
 @router.get("/{device_id}", response_model=DeviceFleetPublic)
-def get_device(_: OperatorUser, db: SessionDep, device_id: str) -> DeviceFleetPublic:
+def get_device(_: OperatorUser, db: SessionDep, device_id: Line) -> DeviceFleetPublic:
     dev = db.get(Device, device_id)
     if dev is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device_id!r}")
@@ -74,7 +75,7 @@ def get_device(_: OperatorUser, db: SessionDep, device_id: str) -> DeviceFleetPu
 
 
 @router.patch("/{device_id}", response_model=DeviceFleetPublic)
-def update_device(user: AdminUser, rt: RuntimeDep, db: SessionDep, device_id: str,
+def update_device(user: AdminUser, rt: RuntimeDep, db: SessionDep, device_id: Line,
                   body: DeviceFleetUpdate) -> DeviceFleetPublic:
     """Registry attributes: group, location, tags (a group change re-applies the group's config layer)."""
     dev = db.get(Device, device_id)
@@ -98,7 +99,7 @@ def update_device(user: AdminUser, rt: RuntimeDep, db: SessionDep, device_id: st
 
 
 @router.post("/{device_id}/commands", response_model=CommandPublic, status_code=status.HTTP_202_ACCEPTED)
-def send_command(user: OperatorUser, rt: RuntimeDep, db: SessionDep, device_id: str,
+def send_command(user: OperatorUser, rt: RuntimeDep, db: SessionDep, device_id: Line,
                  body: CommandCreate) -> dict[str, object]:
     if db.get(Device, device_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device_id!r}")
@@ -118,7 +119,7 @@ def send_command(user: OperatorUser, rt: RuntimeDep, db: SessionDep, device_id: 
 
 
 @router.get("/{device_id}/commands", response_model=list[CommandPublic])
-def list_commands(_: OperatorUser, db: SessionDep, device_id: str,
+def list_commands(_: OperatorUser, db: SessionDep, device_id: Line,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, object]]:
     rows = db.execute(select(DeviceCommand).where(DeviceCommand.device_id == device_id)
                       .order_by(DeviceCommand.created_at.desc()).limit(limit)).scalars()
@@ -126,7 +127,7 @@ def list_commands(_: OperatorUser, db: SessionDep, device_id: str,
 
 
 @router.get("/{device_id}/commands/{command_id}", response_model=CommandPublic)
-def get_command(_: OperatorUser, db: SessionDep, device_id: str, command_id: str) -> dict[str, object]:
+def get_command(_: OperatorUser, db: SessionDep, device_id: Line, command_id: Line) -> dict[str, object]:
     cmd = db.get(DeviceCommand, command_id)
     if cmd is None or cmd.device_id != device_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no command {command_id!r} for device {device_id!r}")

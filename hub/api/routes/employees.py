@@ -18,6 +18,7 @@ from hub.api.schemas.people import (
     ErasureStatus,
     FaceTemplatePublic,
 )
+from hub.api.schemas.types import Id, Line, NonNegInt
 from hub.auth.tokens import Role
 from hub.db.models.attendance import ShiftRow
 from hub.db.models.people import Employee, FaceTemplate
@@ -58,9 +59,9 @@ def _get(db: SessionDep, employee_id: int) -> Employee:
 @router.get("", response_model=Page[EmployeePublic])
 def list_employees(
     _: OperatorUser, db: SessionDep,
-    q: Annotated[str | None, Query(max_length=100, description="substring of name, number or email")] = None,
-    department: str | None = None, active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    q: Annotated[Line | None, Query(max_length=100, description="substring of name, number or email")] = None,
+    department: Line | None = None, active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: NonNegInt = 0,
 ) -> Page[EmployeePublic]:
     stmt = select(Employee)
     if q:
@@ -98,7 +99,7 @@ def create_employee(admin: AdminUser, db: SessionDep, body: EmployeeCreate) -> E
 
 
 @router.get("/{employee_id}", response_model=EmployeePublic)
-def get_employee(user: CurrentUser, db: SessionDep, employee_id: int) -> EmployeePublic:
+def get_employee(user: CurrentUser, db: SessionDep, employee_id: Id) -> EmployeePublic:
     if user.role is Role.EMPLOYEE and user.employee_id != employee_id:
         # Someone else's record answers exactly like a missing one (ids are not confirmed to employees).
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no employee {employee_id}")
@@ -106,7 +107,7 @@ def get_employee(user: CurrentUser, db: SessionDep, employee_id: int) -> Employe
 
 
 @router.patch("/{employee_id}", response_model=EmployeePublic)
-def update_employee(admin: AdminUser, db: SessionDep, employee_id: int, body: EmployeeUpdate) -> EmployeePublic:
+def update_employee(admin: AdminUser, db: SessionDep, employee_id: Id, body: EmployeeUpdate) -> EmployeePublic:
     emp = _get(db, employee_id)
     changes = body.model_dump(exclude_unset=True)
     _check_shift(db, changes.get("shift_id"))
@@ -119,7 +120,7 @@ def update_employee(admin: AdminUser, db: SessionDep, employee_id: int, body: Em
 
 
 @router.post("/{employee_id}/faces", response_model=EnrolResponse, status_code=status.HTTP_201_CREATED)
-def enrol_faces(admin: AdminUser, rt: RuntimeDep, db: SessionDep, employee_id: int,
+def enrol_faces(admin: AdminUser, rt: RuntimeDep, db: SessionDep, employee_id: Id,
                 file: Annotated[list[UploadFile], File(description=f"1-{MAX_PHOTOS} photos, one face each")],
                 ) -> EnrolResponse:
     face = face_service(rt)
@@ -142,7 +143,7 @@ def enrol_faces(admin: AdminUser, rt: RuntimeDep, db: SessionDep, employee_id: i
 
 
 @router.get("/{employee_id}/faces", response_model=list[FaceTemplatePublic])
-def list_faces(admin: AdminUser, db: SessionDep, employee_id: int) -> list[FaceTemplatePublic]:
+def list_faces(admin: AdminUser, db: SessionDep, employee_id: Id) -> list[FaceTemplatePublic]:
     _get(db, employee_id)
     rows = db.execute(select(FaceTemplate).where(FaceTemplate.employee_id == employee_id)
                       .order_by(FaceTemplate.created_at)).scalars().all()
@@ -155,7 +156,7 @@ def list_faces(admin: AdminUser, db: SessionDep, employee_id: int) -> list[FaceT
 
 
 @router.delete("/{employee_id}", response_model=ErasureStatus, status_code=status.HTTP_202_ACCEPTED)
-def erase(admin: AdminUser, rt: RuntimeDep, employee_id: int) -> dict[str, Any]:
+def erase(admin: AdminUser, rt: RuntimeDep, employee_id: Id) -> dict[str, Any]:
     """Right to erasure: templates, photos and snapshots are deleted on the hub now; every door
     terminal is told to delete them too (see ``GET /{id}/erasure`` for their acks)."""
     try:
@@ -165,7 +166,7 @@ def erase(admin: AdminUser, rt: RuntimeDep, employee_id: int) -> dict[str, Any]:
 
 
 @router.get("/{employee_id}/erasure", response_model=ErasureStatus)
-def get_erasure(_: AdminUser, rt: RuntimeDep, employee_id: int) -> dict[str, Any]:
+def get_erasure(_: AdminUser, rt: RuntimeDep, employee_id: Id) -> dict[str, Any]:
     try:
         return erasure_status(face_service(rt), employee_id=employee_id)
     except NoSuchEmployee as exc:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from hub.api.deps import AdminUser, OperatorUser, SessionDep
 from hub.api.schemas.devices import DeadLetterPublic, EventPage, EventPublic
+from hub.api.schemas.types import Line, NonNegInt
 from hub.db.models.core import DeadLetter, Event
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -18,10 +19,10 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 @router.get("/events", response_model=EventPage)
 def list_events(
     _: OperatorUser, db: SessionDep,
-    device_id: str | None = None, type: str | None = None,
+    device_id: Line | None = None, type: Line | None = None,
     since: Annotated[datetime | None, Query(description="device time, ISO 8601 with offset")] = None,
     until: datetime | None = None,
-    cursor: Annotated[int | None, Query(ge=0, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[NonNegInt | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> EventPage:
     stmt = select(Event)
@@ -41,7 +42,7 @@ def list_events(
 
 
 @router.get("/dead-letters", response_model=list[DeadLetterPublic])
-def list_dead_letters(_: AdminUser, db: SessionDep, reason: str | None = None, device_id: str | None = None,
+def list_dead_letters(_: AdminUser, db: SessionDep, reason: Line | None = None, device_id: Line | None = None,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[DeadLetterPublic]:
     stmt = select(DeadLetter)
     if reason:

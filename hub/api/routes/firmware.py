@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep
 from hub.api.schemas.fleet import FirmwarePublic
+from hub.api.schemas.types import Id, Line, NonNegInt
 from hub.auth.tokens import TokenError, check_signed_path
 from hub.db.models.fleet import FirmwareArtifact
 from hub.services.fleet.firmware import FirmwareRefused, Upload, download_path
@@ -41,7 +42,7 @@ def upload(user: AdminUser, rt: RuntimeDep, file: Annotated[UploadFile, File()],
 
 
 @router.get("", response_model=list[FirmwarePublic])
-def list_firmware(_: OperatorUser, db: SessionDep, kind: str | None = None) -> list[FirmwareArtifact]:
+def list_firmware(_: OperatorUser, db: SessionDep, kind: Line | None = None) -> list[FirmwareArtifact]:
     q = select(FirmwareArtifact).order_by(FirmwareArtifact.id.desc())
     if kind:
         q = q.where(FirmwareArtifact.kind == kind)
@@ -55,7 +56,7 @@ def public_key(rt: RuntimeDep) -> dict[str, str]:
 
 
 @router.get("/{firmware_id}/download")
-def download(rt: RuntimeDep, firmware_id: int, expires: Annotated[int, Query()],
+def download(rt: RuntimeDep, firmware_id: Id, expires: Annotated[NonNegInt, Query()],
              sig: Annotated[str, Query(max_length=128)]) -> StreamingResponse:
     """Devices download with the signed URL from ``update_firmware`` (no user token)."""
     try:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from hub.api.deps import AdminUser, OperatorUser, RuntimeDep
 from hub.api.schemas.devices import CommandPublic
 from hub.api.schemas.fleet import ConfigLayerPut, ConfigPatch, ConfigView
+from hub.api.schemas.types import Line
 from hub.domain.device_config import ConfigError, config_schema
 from hub.services.commands import CommandRejected, command_public
 from hub.services.fleet.config import ConfigRefused
@@ -33,7 +34,7 @@ def _refused(exc: ConfigRefused) -> HTTPException:
 
 
 @router.get("/api/v1/devices/{device_id}/config", response_model=ConfigView)
-def get_config(_: OperatorUser, rt: RuntimeDep, device_id: str) -> dict[str, Any]:
+def get_config(_: OperatorUser, rt: RuntimeDep, device_id: Line) -> dict[str, Any]:
     try:
         return get_fleet(rt).config.view(device_id)
     except ConfigRefused as exc:
@@ -41,7 +42,7 @@ def get_config(_: OperatorUser, rt: RuntimeDep, device_id: str) -> dict[str, Any
 
 
 @router.patch("/api/v1/devices/{device_id}/config", response_model=ConfigView)
-def patch_config(user: AdminUser, rt: RuntimeDep, device_id: str, body: ConfigPatch) -> dict[str, Any]:
+def patch_config(user: AdminUser, rt: RuntimeDep, device_id: Line, body: ConfigPatch) -> dict[str, Any]:
     try:
         return get_fleet(rt).config.patch_device(device_id, body.values, expected_version=body.expected_version,
                                                  actor=user.username)
@@ -50,14 +51,14 @@ def patch_config(user: AdminUser, rt: RuntimeDep, device_id: str, body: ConfigPa
 
 
 @router.get("/api/v1/config/layers/{scope}/{name}/{kind}")
-def get_layer(_: OperatorUser, rt: RuntimeDep, scope: Scope, name: str, kind: Kind) -> dict[str, Any]:
+def get_layer(_: OperatorUser, rt: RuntimeDep, scope: Scope, name: Line, kind: Kind) -> dict[str, Any]:
     _one_site(scope, name)
     return {"scope": scope, "name": name, "kind": kind,
             "values": get_fleet(rt).config.layer(scope=scope, name=name, kind=kind)}
 
 
 @router.put("/api/v1/config/layers/{scope}/{name}/{kind}")
-def put_layer(user: AdminUser, rt: RuntimeDep, scope: Scope, name: str, kind: Kind,
+def put_layer(user: AdminUser, rt: RuntimeDep, scope: Scope, name: Line, kind: Kind,
               body: ConfigLayerPut) -> dict[str, Any]:
     """Site defaults: ``/config/layers/site/default/{kind}``; a group: ``/config/layers/group/{group}/{kind}``."""
     _one_site(scope, name)
@@ -78,7 +79,7 @@ def get_schema(_: OperatorUser, kind: Kind) -> dict[str, Any]:
 
 
 @router.post("/api/v1/devices/{device_id}/logs", response_model=CommandPublic)
-def fetch_logs(user: OperatorUser, rt: RuntimeDep, device_id: str,
+def fetch_logs(user: OperatorUser, rt: RuntimeDep, device_id: Line,
                lines: Annotated[int, Query(ge=1, le=5000)] = 200,
                min_level: Annotated[str, Query(pattern=r"^(debug|info|warning|error)$")] = "debug",
                wait_s: Annotated[float, Query(ge=0, le=30)] = 10) -> dict[str, Any]:

@@ -3,9 +3,9 @@ release stations, release by face, alerts. Employees see only their own jobs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, UploadFile
+from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
 from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +21,7 @@ from hub.api.schemas.printing import (
     QuotaUpdate,
     StationUpdate,
 )
+from hub.api.schemas.types import Line
 from hub.auth.tokens import Principal, Role
 from hub.db.models.printing import PrintJob, PrintProfile, PrintQuota
 from hub.db.session import transaction
@@ -107,8 +108,8 @@ async def submit_job(request: Request, rt: RuntimeDep, user: CurrentUser) -> Pri
 
 
 @router.get("/jobs", response_model=PrintJobPage)
-def list_jobs(rt: RuntimeDep, session: SessionDep, user: CurrentUser, state: str | None = None,
-              limit: int = 100) -> PrintJobPage:
+def list_jobs(rt: RuntimeDep, session: SessionDep, user: CurrentUser, state: Line | None = None,
+              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> PrintJobPage:
     feature = _feature(rt)
     q = select(PrintJob).order_by(PrintJob.created_at.desc()).limit(max(1, min(limit, 500)))
     if not user.at_least(Role.OPERATOR):
@@ -119,13 +120,13 @@ def list_jobs(rt: RuntimeDep, session: SessionDep, user: CurrentUser, state: str
 
 
 @router.get("/jobs/{job_id}", response_model=PrintJobPublic)
-def get_job(job_id: str, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
+def get_job(job_id: Line, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
     feature = _feature(rt)
     return _public(feature, _own_job(feature, user, job_id), viewer=user, history=True)
 
 
 @router.delete("/jobs/{job_id}", response_model=PrintJobPublic)
-def cancel_job(job_id: str, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
+def cancel_job(job_id: Line, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
     feature = _feature(rt)
     _own_job(feature, user, job_id)
     try:
@@ -172,12 +173,12 @@ def set_department(body: DepartmentUpdate, rt: RuntimeDep, _: AdminUser) -> None
 
 
 @router.put("/release-stations/{terminal_id}", status_code=204)
-def set_station(terminal_id: str, body: StationUpdate, rt: RuntimeDep, _: AdminUser) -> None:
+def set_station(terminal_id: Line, body: StationUpdate, rt: RuntimeDep, _: AdminUser) -> None:
     _feature(rt).release.set_station(terminal_id=terminal_id, box_id=body.box_id, queue=body.queue)
 
 
 @router.post("/release-stations/{terminal_id}/face")
-async def release_face(terminal_id: str, photo: UploadFile, rt: RuntimeDep, _: OperatorUser) -> dict[str, Any]:
+async def release_face(terminal_id: Line, photo: UploadFile, rt: RuntimeDep, _: OperatorUser) -> dict[str, Any]:
     """A release station's camera frame: whoever it recognises gets their held jobs printed here."""
     feature = _feature(rt)
     data = await photo.read(8 * 1024 * 1024 + 1)
@@ -190,6 +191,7 @@ async def release_face(terminal_id: str, photo: UploadFile, rt: RuntimeDep, _: O
 
 
 @router.get("/alerts")
-def list_alerts(session: SessionDep, _: OperatorUser, limit: int = 100) -> list[dict[str, Any]]:
+def list_alerts(session: SessionDep, _: OperatorUser,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Printer faults and failed/stuck jobs (the print slice of ``/api/v1/alerts``)."""
     return list_print_alerts(session, limit=limit)

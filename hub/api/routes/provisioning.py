@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from hub.api.deps import AdminUser, RuntimeDep, SessionDep
 from hub.api.schemas.fleet import ClaimCreate, ClaimIssued, ClaimRequest, ClaimResult, MqttCredentials, RevokeResult
+from hub.api.schemas.types import Line
 from hub.db.models.fleet import DeviceClaim
 from hub.services.fleet.provisioning import ProvisioningError
 from hub.services.fleet.setup import get_fleet
@@ -70,7 +71,7 @@ def claim(rt: RuntimeDep, body: ClaimRequest, request: Request) -> ClaimResult:
                        ca_pem=fleet.device_ca_pem, note=note)
 
 
-def _revoke(user: AdminUser, rt: RuntimeDep, device_id: str) -> RevokeResult:
+def _revoke(user: AdminUser, rt: RuntimeDep, device_id: Line) -> RevokeResult:
     try:
         return RevokeResult(**get_fleet(rt).provisioning.revoke(device_id, actor=user.username))
     except ProvisioningError as exc:
@@ -78,11 +79,11 @@ def _revoke(user: AdminUser, rt: RuntimeDep, device_id: str) -> RevokeResult:
 
 
 @router.post("/api/v1/devices/{device_id}/revoke", response_model=RevokeResult)
-def revoke(user: AdminUser, rt: RuntimeDep, device_id: str) -> RevokeResult:
+def revoke(user: AdminUser, rt: RuntimeDep, device_id: Line) -> RevokeResult:
     return _revoke(user, rt, device_id)
 
 
 @router.delete("/api/v1/devices/{device_id}", response_model=RevokeResult)
-def delete_device(user: AdminUser, rt: RuntimeDep, device_id: str) -> RevokeResult:
+def delete_device(user: AdminUser, rt: RuntimeDep, device_id: Line) -> RevokeResult:
     """Decommission: cut off at the broker and mark revoked (history is kept)."""
     return _revoke(user, rt, device_id)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep
 from hub.api.schemas.fleet import RolloutAction, RolloutCreate, RolloutPublic
+from hub.api.schemas.types import Line
 from hub.db.models.fleet import RolloutDeviceRow, RolloutRow
 from hub.domain.rollout_model import RolloutError, RolloutPlan
 from hub.services.fleet.rollouts import rollout_public
@@ -47,7 +48,7 @@ def create(user: AdminUser, rt: RuntimeDep, db: SessionDep, body: RolloutCreate)
 
 
 @router.get("", response_model=list[RolloutPublic])
-def list_rollouts(_: OperatorUser, db: SessionDep, state: str | None = None,
+def list_rollouts(_: OperatorUser, db: SessionDep, state: Line | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
     q = select(RolloutRow).order_by(RolloutRow.created_at.desc()).limit(limit)
     if state:
@@ -56,12 +57,12 @@ def list_rollouts(_: OperatorUser, db: SessionDep, state: str | None = None,
 
 
 @router.get("/{rollout_id}", response_model=RolloutPublic)
-def get_rollout(_: OperatorUser, db: SessionDep, rollout_id: str) -> dict[str, Any]:
+def get_rollout(_: OperatorUser, db: SessionDep, rollout_id: Line) -> dict[str, Any]:
     return _one(db, rollout_id)
 
 
 @router.post("/{rollout_id}/{action}", response_model=RolloutPublic)
-def act(user: AdminUser, rt: RuntimeDep, db: SessionDep, rollout_id: str, action: Action,
+def act(user: AdminUser, rt: RuntimeDep, db: SessionDep, rollout_id: Line, action: Action,
         body: RolloutAction | None = None) -> dict[str, Any]:
     try:
         get_fleet(rt).rollouts.command(rollout_id, action, actor=user.username, reason=body.reason if body else None)

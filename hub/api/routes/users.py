@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import select
 
 from hub.api.deps import AdminUser, SessionDep
+from hub.api.schemas.types import Id
 from hub.api.schemas.users import PasswordReset, UserCreate, UserPublic, UserUpdate
 from hub.auth.passwords import hash_password
 from hub.db.models.core import User
@@ -49,7 +50,7 @@ def create_user(admin: AdminUser, db: SessionDep, body: UserCreate) -> User:
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
-def patch_user(admin: AdminUser, db: SessionDep, user_id: int, body: UserUpdate) -> User:
+def patch_user(admin: AdminUser, db: SessionDep, user_id: Id, body: UserUpdate) -> User:
     """Change role, disable (``active: false``) or re-enable, rename."""
     user = _user(db, user_id)
     try:
@@ -62,14 +63,14 @@ def patch_user(admin: AdminUser, db: SessionDep, user_id: int, body: UserUpdate)
 
 
 @router.put("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
-def set_password(admin: AdminUser, db: SessionDep, user_id: int, body: PasswordReset) -> Response:
+def set_password(admin: AdminUser, db: SessionDep, user_id: Id, body: PasswordReset) -> Response:
     reset_password(db, user=_user(db, user_id), actor=admin.username, password=body.password)
     db.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{user_id}/revoke-tokens", response_model=UserPublic)
-def revoke(admin: AdminUser, db: SessionDep, user_id: int) -> User:
+def revoke(admin: AdminUser, db: SessionDep, user_id: Id) -> User:
     """End every session of the user (their tokens stop working on the next request)."""
     user = _user(db, user_id)
     revoke_user_tokens(db, user=user, actor=admin.username)

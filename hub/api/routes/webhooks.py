@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from hub.api.deps import AdminUser, RuntimeDep, SessionDep
 from hub.api.schemas.fleet import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic
+from hub.api.schemas.types import Id
 from hub.db.models.fleet import Webhook, WebhookDelivery
 from hub.domain.webhook_targets import TargetRefused
 from hub.services.audit import audit
@@ -45,7 +46,7 @@ def list_hooks(_: AdminUser, db: SessionDep) -> list[Webhook]:
 
 
 @router.delete("/{hook_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete(user: AdminUser, db: SessionDep, hook_id: int) -> None:
+def delete(user: AdminUser, db: SessionDep, hook_id: Id) -> None:
     hook = db.get(Webhook, hook_id)
     if hook is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no webhook {hook_id}")
@@ -55,7 +56,7 @@ def delete(user: AdminUser, db: SessionDep, hook_id: int) -> None:
 
 
 @router.get("/{hook_id}/deliveries", response_model=list[DeliveryPublic])
-def deliveries(_: AdminUser, db: SessionDep, hook_id: int,
+def deliveries(_: AdminUser, db: SessionDep, hook_id: Id,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[WebhookDelivery]:
     return list(db.execute(select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook_id)
                            .order_by(WebhookDelivery.id.desc()).limit(limit)).scalars())

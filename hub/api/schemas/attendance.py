@@ -7,17 +7,19 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from hub.api.schemas.types import Finite, Id, JsonObject, Line, Text
+
 _HHMM = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class ShiftCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64)
+    name: Line = Field(min_length=1, max_length=64)
     start: str = _HHMM
     end: str = _HHMM
-    tz: str = Field(default="UTC", max_length=64)
-    rules: dict[str, Any] = Field(default_factory=dict, description=(
+    tz: Line = Field(default="UTC", max_length=64)
+    rules: JsonObject = Field(default_factory=dict, description=(
         "Optional: minutes for grace_late, serious_late_after, grace_early_leave, half_day_min_hours, "
         "overtime_after, checkin_window_before, ...; workdays as weekday numbers (0 = Monday)"))
 
@@ -32,7 +34,7 @@ class HolidayCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     date: date
-    name: str = Field(min_length=1, max_length=128)
+    name: Line = Field(min_length=1, max_length=128)
 
 
 class HolidayPublic(HolidayCreate):
@@ -59,25 +61,25 @@ class PunchPublic(BaseModel):
 class ManualPunch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    employee_id: int
+    employee_id: Id
     ts: AwareDatetime
     direction: Literal["IN", "OUT", "AUTO"] = "AUTO"
-    note: str = Field(default="", max_length=64)
+    note: Line = Field(default="", max_length=64)
 
 
 class MissedPunchCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    employee_id: int | None = Field(default=None, description="Admins file for others; employees for themselves")
+    employee_id: Id | None = Field(default=None, description="Admins file for others; employees for themselves")
     ts: AwareDatetime
     direction: Literal["IN", "OUT"]
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class MissedPunchDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str = Field(default="", max_length=500)
+    note: Text = Field(default="", max_length=500)
 
 
 class MissedPunchPublic(BaseModel):
@@ -93,10 +95,10 @@ class MissedPunchPublic(BaseModel):
 class LocationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=128)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    radius_m: float = Field(gt=0, le=100_000)
+    name: Line = Field(min_length=1, max_length=128)
+    lat: Finite = Field(ge=-90, le=90)
+    lon: Finite = Field(ge=-180, le=180)
+    radius_m: Finite = Field(gt=0, le=100_000)
 
 
 class LocationPublic(LocationCreate):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub.api.schemas.types import Finite, JsonObject, Line
 from hub.domain.biometrics import without_biometrics
 
 
@@ -70,10 +71,10 @@ class DeadLetterPublic(BaseModel):
 class CommandCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str
-    args: dict[str, Any] = {}
-    ttl_s: float | None = None
-    ack_timeout_s: float = 30
+    name: Line = Field(max_length=64)
+    args: JsonObject = {}
+    ttl_s: Finite | None = Field(default=None, gt=0, le=30 * 86400, description="Default: the hub's command TTL")
+    ack_timeout_s: Finite = Field(default=30, gt=0, le=86400)
 
 
 class CommandPublic(BaseModel):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from hub.api.schemas.devices import DevicePublic
+from hub.api.schemas.types import Finite, Id, Int, JsonObject, Line, NonNegInt, Text
 
 _NAME = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+Tag = Annotated[Line, Field(min_length=1, max_length=64)]
 
 
 class ClaimCreate(BaseModel):
@@ -17,10 +19,10 @@ class ClaimCreate(BaseModel):
 
     device_kind: Literal["door_terminal", "print_box"]
     group: str | None = _NAME
-    location: str | None = Field(default=None, max_length=128)
-    tags: list[str] = Field(default_factory=list, max_length=32)
-    ttl_s: float = Field(default=24 * 3600, gt=0, le=30 * 86400)
-    device_id: str | None = Field(default=None, description="Pre-assign this device id")
+    location: Line | None = Field(default=None, max_length=128)
+    tags: list[Tag] = Field(default_factory=list, max_length=32)
+    ttl_s: Finite = Field(default=24 * 3600, gt=0, le=30 * 86400)
+    device_id: Line | None = Field(default=None, max_length=64, description="Pre-assign this device id")
 
 
 class ClaimIssued(BaseModel):
@@ -36,9 +38,9 @@ class ClaimIssued(BaseModel):
 class ClaimRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=8, max_length=200)
+    token: Line = Field(min_length=8, max_length=200)
     device_kind: Literal["door_terminal", "print_box"] | None = None
-    device_id: str | None = Field(default=None, max_length=64, description="e.g. the serial number")
+    device_id: Line | None = Field(default=None, max_length=64, description="e.g. the serial number")
 
 
 class MqttCredentials(BaseModel):
@@ -78,21 +80,21 @@ class DeviceFleetUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     group: str | None = _NAME
-    location: str | None = Field(default=None, max_length=128)
-    tags: list[str] | None = Field(default=None, max_length=32)
+    location: Line | None = Field(default=None, max_length=128)
+    tags: list[Tag] | None = Field(default=None, max_length=32)
 
 
 class ConfigPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    values: dict[str, Any] = Field(description="Device overrides to set; null removes an override")
-    expected_version: int | None = Field(default=None, ge=0, description="409 if the version moved on")
+    values: JsonObject = Field(description="Device overrides to set; null removes an override")
+    expected_version: NonNegInt | None = Field(default=None, description="409 if the version moved on")
 
 
 class ConfigLayerPut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    values: dict[str, Any]
+    values: JsonObject
 
 
 class ConfigView(BaseModel):
@@ -128,21 +130,21 @@ class FirmwarePublic(BaseModel):
 class RolloutCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    firmware_id: int
+    firmware_id: Id
     group: str | None = _NAME
-    device_ids: list[str] | None = Field(default=None, max_length=100_000)
-    stages: list[int] = Field(default_factory=lambda: [5, 25, 100], min_length=1, max_length=20)
-    success_threshold_pct: float = 100.0
-    failure_threshold_pct: float = 10.0
-    min_executed: int = 1
-    device_timeout_s: float = 3600.0
+    device_ids: list[Line] | None = Field(default=None, max_length=100_000)
+    stages: list[Int] = Field(default_factory=lambda: [5, 25, 100], min_length=1, max_length=20)
+    success_threshold_pct: Finite = 100.0
+    failure_threshold_pct: Finite = 10.0
+    min_executed: Int = 1
+    device_timeout_s: Finite = 3600.0
     start: bool = True
 
 
 class RolloutAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 class RolloutPublic(BaseModel):
@@ -183,8 +185,8 @@ class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: HttpUrl
-    kinds: list[str] = Field(default_factory=list, max_length=64, description="Alert kinds; empty = all")
-    secret: str | None = Field(default=None, min_length=16, max_length=128,
+    kinds: list[Line] = Field(default_factory=list, max_length=64, description="Alert kinds; empty = all")
+    secret: Line | None = Field(default=None, min_length=16, max_length=128,
                                description="HMAC key; generated (and shown once) when omitted")
 
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from hub.api.schemas.types import Line, NonNegInt
 from protocol.bodies_print import PAGE_RANGES
 
 
 class PrintJobCreate(BaseModel):
     """Form fields sent next to the ``file`` part of ``POST /api/v1/print/jobs``."""
 
-    printer: str | None = Field(default=None, max_length=200, description='"any", "queue" or "box/queue"')
+    printer: Line | None = Field(default=None, max_length=200, description='"any", "queue" or "box/queue"')
     copies: int = Field(default=1, ge=1, le=999)
     duplex: bool = False
     color: bool = False
@@ -90,15 +91,15 @@ class PinUpdate(BaseModel):
 
 class QuotaUpdate(BaseModel):
     scope: str = Field(pattern=r"^(employee|department)$")
-    key: str = Field(min_length=1, max_length=128, description="'emp:<id>'/'user:<id>' or a department")
-    monthly_pages: int | None = Field(default=None, ge=0)
+    key: Line = Field(min_length=1, max_length=128, description="'emp:<id>'/'user:<id>' or a department")
+    monthly_pages: NonNegInt | None = None
 
 
 class DepartmentUpdate(BaseModel):
     owner: str = Field(pattern=r"^(emp|user):\d+$")
-    department: str | None = Field(default=None, max_length=128)
+    department: Line | None = Field(default=None, max_length=128)
 
 
 class StationUpdate(BaseModel):
-    box_id: str = Field(min_length=1, max_length=64)
-    queue: str | None = Field(default=None, max_length=127)
+    box_id: Line = Field(min_length=1, max_length=64)
+    queue: Line | None = Field(default=None, max_length=127)

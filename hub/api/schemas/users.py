@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.api.schemas.types import Id, Line, Text
 from hub.auth.tokens import Role
 
 _PASSWORD = Field(min_length=8, max_length=256)
@@ -15,10 +16,10 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=2, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = _PASSWORD
+    password: Text = _PASSWORD
     role: Role
-    full_name: str = Field(default="", max_length=200)
-    employee_id: int | None = None
+    full_name: Line = Field(default="", max_length=200)
+    employee_id: Id | None = None
 
 
 class UserUpdate(BaseModel):
@@ -28,7 +29,7 @@ class UserUpdate(BaseModel):
 
     role: Role | None = None
     active: bool | None = None
-    full_name: str | None = Field(default=None, max_length=200)
+    full_name: Line | None = Field(default=None, max_length=200)
 
 
 class UserPublic(BaseModel):
@@ -48,7 +49,7 @@ class PasswordReset(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    password: str = _PASSWORD
+    password: Text = _PASSWORD
 
 
 class PasswordChange(BaseModel):
@@ -56,8 +57,8 @@ class PasswordChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    current_password: str = Field(min_length=1, max_length=256)
-    new_password: str = _PASSWORD
+    current_password: Text = Field(min_length=1, max_length=256)
+    new_password: Text = _PASSWORD
 
 
 class Token(BaseModel):

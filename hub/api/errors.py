@@ -1,0 +1,83 @@
+"""App-level error answers: invalid requests (422), data the database cannot hold (422, a safety net
+behind the input types of ``hub.api.schemas.types``), and a face engine that is busy (503).
+
+Every error body is ``{"detail": …}`` (``hub.api.openapi`` documents that shape for every route).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, StatementError
+
+from hub.services.face.workers import FaceEngineUnavailable
+
+log = logging.getLogger(__name__)
+
+# Invalid bodies can be arbitrary bytes (a file posted where JSON was expected): echo them safely.
+_SAFE_BYTES = {bytes: lambda b: b[:200].decode("utf-8", "replace")}
+
+
+def scrub(value: Any) -> Any:
+    """``value`` with every string made encodable as UTF-8: an echoed input may hold lone surrogates,
+    and the response must not fail on what it is refusing."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:10]:
+        loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
+        parts.append(f"{loc or 'request'}: {e.get('msg', 'invalid')}")
+    return scrub("; ".join(parts))  # type: ignore[no-any-return]
+
+
+def _data_error_cause(exc: Exception) -> Exception:
+    # SQLAlchemy wraps what the driver raised (a DBAPI DataError, or an OverflowError while binding).
+    orig = getattr(exc, "orig", None)
+    return orig if isinstance(orig, Exception) else exc
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = jsonable_encoder(exc.errors(), custom_encoder=_SAFE_BYTES)
+        return JSONResponse(status_code=422, content={"detail": validation_message(exc), "errors": scrub(errors)})
+
+    async def unstorable(request: Request, exc: Exception) -> JSONResponse:
+        # A value the input types let through but the database (or a conversion on the way) cannot
+        # hold: the request is at fault, not the hub. Logged, since it means a type is missing.
+        cause = _data_error_cause(exc)
+        log.warning("refused %s %s: data the database cannot store: %s: %s", request.method, request.url.path,
+                    type(cause).__name__, scrub(str(cause))[:300])
+        return JSONResponse(status_code=422, content={
+            "detail": f"a value in the request cannot be stored ({type(cause).__name__}): "
+                      "check for numbers that are too large and text with control characters"})
+
+    for exc_type in (DataError, OverflowError, UnicodeEncodeError):
+        app.add_exception_handler(exc_type, unstorable)
+
+    async def statement_error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(_data_error_cause(exc), OverflowError | UnicodeEncodeError):
+            return await unstorable(request, exc)
+        raise exc  # anything else is a real fault: the server error middleware logs it as one
+
+    # A bind processor's error (a date moved out of range by its offset) arrives wrapped in a StatementError.
+    app.add_exception_handler(StatementError, statement_error)
+
+    @app.exception_handler(FaceEngineUnavailable)
+    async def face_engine_unavailable(_: Request, exc: FaceEngineUnavailable) -> JSONResponse:
+        # Busy, or the worker holding this request died: the hub is fine, the client retries.
+        return JSONResponse(status_code=503, content={"detail": str(exc), "code": f"face_engine_{exc.code}"},
+                            headers={"Retry-After": str(exc.retry_after_s)})
