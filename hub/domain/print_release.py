@@ -52,7 +52,8 @@ def pin_hash_is_current(stored: str) -> bool:
 def verify_pin(*, secret: str, pin: str, stored: str) -> bool:
     """Constant-time check of ``pin`` against a stored hash (current or legacy format)."""
     if not pin_hash_is_current(stored):
-        return len(stored) == 64 and hmac.compare_digest(legacy_pin_hash(secret=secret, pin=pin), stored)
+        return len(stored) == 64 and hmac.compare_digest(legacy_pin_hash(secret=secret, pin=pin).encode(),
+                                                         stored.encode("utf-8", "surrogatepass"))
     try:
         _, n, r, p, salt_b64, digest_b64 = stored.split("$")
         digest = hashlib.scrypt(_keyed(secret, pin), salt=base64.b64decode(salt_b64), n=int(n), r=int(r),
@@ -70,7 +71,9 @@ def release_code(*, secret: str, job_id: str) -> str:
 
 def job_of_release_code(*, secret: str, code: str) -> str | None:
     job_id, _, _ = code.partition(".")
-    if not job_id or not hmac.compare_digest(release_code(secret=secret, job_id=job_id), code):
+    # Bytes, not str: compare_digest raises on non-ASCII text, and a scanned code is untrusted input.
+    if not job_id or not hmac.compare_digest(release_code(secret=secret, job_id=job_id).encode(),
+                                             code.encode("utf-8", "surrogatepass")):
         return None
     return job_id
 

@@ -97,3 +97,10 @@ def test_offers_back_off_between_delivery_attempts() -> None:
     assert not offer_due(last_try=last, attempts=1, now=last + timedelta(minutes=59), base=hour)
     assert offer_due(last_try=last, attempts=1, now=last + hour, base=hour)
     assert offer_due(last_try=last, attempts=4, now=last + hour, base=hour)
+
+
+def test_a_non_ascii_release_code_is_simply_not_a_code() -> None:
+    from hub.domain.print_release import job_of_release_code
+
+    assert job_of_release_code(secret="s", code="abc.\u00e9\u4e2d") is None
+    assert job_of_release_code(secret="s", code="abc.\udaf5") is None
