@@ -34,10 +34,11 @@ from firmware_sim.fleet import SimFleet
 from hub.db.models.attendance import PunchRejection, PunchRow
 from hub.db.models.people import Employee
 from hub.db.session import transaction
+from hub.features import FEATURES
 from hub.runtime import HubRuntime, build_runtime
 from hub.services.face.enrolment import enrol
 from hub.services.face.gallery import NewTemplate
-from hub.services.face.service import FaceService
+from hub.services.face.service import FACE, FaceService
 from hub.settings import load_settings
 from tests.fixtures.brokers import MosquittoBroker
 
@@ -52,7 +53,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _synthetic_people(rt: HubRuntime, n: int, rng: np.random.Generator) -> dict[int, np.ndarray]:
-    face: FaceService = rt.services["face"]
+    face: FaceService = rt.services.get(FACE)
     vecs = rng.normal(size=(n, 128)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)  # random unit vectors: ~1.41 apart
     with transaction(rt.sessions) as s:
@@ -68,7 +69,7 @@ def _synthetic_people(rt: HubRuntime, n: int, rng: np.random.Generator) -> dict[
 
 
 def _enrol_dataset(rt: HubRuntime) -> None:
-    face: FaceService = rt.services["face"]
+    face: FaceService = rt.services.get(FACE)
     for folder in sorted((FACES / "enroll").iterdir()):
         with transaction(rt.sessions) as s:
             emp = Employee(employee_no=f"D-{folder.name}", name=folder.name, active=True)
@@ -145,7 +146,7 @@ def bench_morning_rush(*, total: int = 5000, terminals: int = 20, sim_minutes: f
         broker.workdir.mkdir()
         broker.start()
         rt = build_runtime(load_settings(mode="demo", data_dir=work / "hub", broker_url=broker.url,
-                                         hub_client_id="bench-hub", snapshot_retention_days=0))
+                                         hub_client_id="bench-hub", snapshot_retention_days=0), features=FEATURES)
         rt.start()
         edge = thin = None
         try:

@@ -29,6 +29,7 @@ from sqlalchemy import func, insert, select
 from hub.api.app import create_app, ensure_admin
 from hub.db.models.core import Device
 from hub.db.models.fleet import DeviceTag, FleetDevice
+from hub.features import FEATURES
 from hub.runtime import HubRuntime, build_runtime
 from hub.settings import load_settings
 from tests.fixtures.brokers import MosquittoBroker, free_port, wait_port
@@ -104,7 +105,7 @@ def bench_fleet(doors: int = 1600, printboxes: int = 400, heartbeat_s: float = 1
         settings = load_settings(mode="demo", data_dir=tmp / "hub", broker_url=broker.url, http_port=port,
                                  admin_password=ADMIN_PASSWORD, hub_client_id="bench-hub",
                                  device_offline_after_s=heartbeat_s * 3)
-        rt = build_runtime(settings)
+        rt = build_runtime(settings, features=FEATURES)
         ensure_admin(rt)
         rt.start()
         server = _serve(rt, port)

@@ -16,13 +16,11 @@ import uvicorn
 
 from hub.api.app import create_app, ensure_admin, warm_face_engine
 from hub.broker.embedded import BrokerStartError, port_is_free
+from hub.features import FEATURES
 from hub.runtime import HubRuntime, build_runtime
 from hub.settings import Settings
 
 log = logging.getLogger("officehub.demo")
-
-DEMO_SEEDERS: list = []  # features append callables (rt) -> None that add demo data
-
 
 def banner(settings: Settings, rt: HubRuntime, *, doors: int, printboxes: int) -> str:
     assert settings.admin_password is not None
@@ -49,13 +47,15 @@ def run_demo(settings: Settings, *, doors: int, printboxes: int, seed: int) -> i
         log.error("port %s is in use: stop what runs there or pass --port", settings.http_port)
         return 2
     try:
-        rt = build_runtime(settings)
+        rt = build_runtime(settings, features=FEATURES)
     except BrokerStartError as exc:
         log.error("%s", exc)
         return 2
     ensure_admin(rt)
-    for seeder in DEMO_SEEDERS:
-        seeder(rt)
+    ctx = rt.context()
+    for feature in rt.features:
+        if feature.demo_seed is not None:
+            feature.demo_seed(ctx)
     rt.start()
     warm_face_engine(rt)
     server = uvicorn.Server(uvicorn.Config(create_app(runtime=rt), host=settings.http_host,

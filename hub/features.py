@@ -1,29 +1,49 @@
-"""Feature wiring: each feature's setup registers its handlers and services on the runtime.
+"""The hub's features, listed once: what each sets up, the routes it serves, its demo data.
 
-Add a feature by appending its ``setup(rt)`` here; its routes go in ``hub/api/routes``.
+To add a feature, add one ``Feature`` here (docs/CONTRIBUTING.md, "How to add a feature"). The core
+routes (health, auth, users, devices, events, stream, audit, alerts) are in ``hub.api.routes``.
+Order matters only for setup: a feature that finds another's service at setup time comes after it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
+from hub.api.routes import (
+    access,
+    attendance,
+    console,
+    dashboard,
+    employees,
+    files,
+    firmware,
+    fleet_config,
+    print_jobs,
+    printers,
+    provisioning,
+    recognition,
+    rollouts,
+    webhooks,
+)
+from hub.feature import Feature
+from hub.services import auth_audit, login_throttle
+from hub.services.context import FeatureContext
+from hub.services.face.demo import seed_face_demo
+from hub.services.face.setup import setup as face_setup
 from hub.services.fleet.setup import setup as fleet_setup
+from hub.services.printing.setup import setup as print_setup
 
-if TYPE_CHECKING:
-    from hub.runtime import HubRuntime
 
-FEATURES: list[Callable[[HubRuntime], None]] = [fleet_setup]
+def _auth_setup(ctx: FeatureContext) -> None:
+    auth_audit.setup(ctx)
+    login_throttle.setup(ctx)
 
-from hub.services.printing.setup import setup as print_setup  # noqa: E402
 
-FEATURES.append(print_setup)
-from hub.services.face.setup import setup as face_setup  # noqa: E402
-
-FEATURES += [face_setup]
-from hub.services.auth_audit import setup as auth_audit_setup  # noqa: E402
-
-FEATURES.append(auth_audit_setup)
-from hub.services.login_throttle import setup as login_throttle_setup  # noqa: E402
-
-FEATURES.append(login_throttle_setup)
+FEATURES: tuple[Feature, ...] = (
+    Feature(name="auth", setup=_auth_setup),
+    Feature(name="fleet", setup=fleet_setup,
+            routers=(provisioning.router, fleet_config.router, firmware.router, rollouts.router, webhooks.router)),
+    Feature(name="print", setup=print_setup, routers=(print_jobs.router, printers.router, files.router)),
+    Feature(name="face", setup=face_setup,
+            routers=(employees.router, recognition.router, attendance.router, access.router),
+            demo_seed=seed_face_demo),
+    Feature(name="console", routers=(dashboard.router, console.router)),
+)

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import logging
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Engine
 
 from hub.broker.embedded import EmbeddedBroker
 from hub.db.migrate import upgrade
 from hub.db.session import SessionFactory, make_engine, make_session_factory
+from hub.feature import Feature
 from hub.ingest.handlers import DeviceChange, HandlerRegistry
 from hub.ingest.mqtt_client import HubMqtt, RawMessage
 from hub.ingest.processor import EventProcessor
 from hub.ingest.store import ACK_STATES, BatchOutcome
 from hub.ingest.writer import IngestWriter
+from hub.services.alerts import Alerts
 from hub.services.commands import CommandService, command_public
+from hub.services.context import FeatureContext
+from hub.services.device_liveness import mark_inactive
+from hub.services.keys import Services
 from hub.services.live import LiveFeed
-from hub.services.presence import mark_inactive
 from hub.services.timers import Timers
 from hub.settings import Settings
 from hub.tls import broker_tls
@@ -44,14 +47,23 @@ class HubRuntime:
     processor: EventProcessor
     commands: CommandService
     timers: Timers
+    alerts: Alerts
     broker: EmbeddedBroker | None = None
-    # Feature services by name (e.g. "face", "print", "fleet"), set by feature setup functions.
-    services: dict[str, Any] = field(default_factory=dict)
+    # Feature services by typed key (``hub.services.face.service.FACE``, …), set by feature setups.
+    services: Services = field(default_factory=Services)
     stoppers: list[Callable[[], None]] = field(default_factory=list)
+    features: tuple[Feature, ...] = ()
 
     @property
     def broker_url(self) -> str:
         return self.broker.url if self.broker else str(self.settings.broker_url)
+
+    def context(self) -> FeatureContext:
+        """What features get: the collaborators they use, not the runtime."""
+        return FeatureContext(settings=self.settings, sessions=self.sessions, registry=self.registry,
+                              timers=self.timers, live=self.live, commands=self.commands, alerts=self.alerts,
+                              services=self.services, publish=self.publish, broker_url=self.broker_url,
+                              on_stop=self.stoppers.append)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> bool:
         return self.mqtt.publish(topic, payload, qos=qos, retain=retain)
@@ -77,8 +89,8 @@ class HubRuntime:
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings, *, migrate: bool = True,
-                  features: list[Callable[[HubRuntime], None]] | None = None) -> HubRuntime:
+def build_runtime(settings: Settings, *, features: Sequence[Feature], migrate: bool = True) -> HubRuntime:
+    """The hub with ``features`` set up (``hub.features.FEATURES`` for the whole product), not started."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if migrate:
         upgrade(settings.db_url)
@@ -121,7 +133,8 @@ def build_runtime(settings: Settings, *, migrate: bool = True,
     timers = Timers()
     rt = HubRuntime(settings=settings, engine=engine, sessions=sessions, registry=registry, live=live,
                     inbox=inbox, mqtt=mqtt, writer=writer, processor=processor, commands=commands,
-                    timers=timers, broker=broker)
+                    timers=timers, alerts=Alerts(sessions=sessions, live=live), broker=broker,
+                    features=tuple(features))
 
     def on_device_change(change: DeviceChange) -> None:
         live.publish("device", {"device_id": change.device_id, "online": change.online,
@@ -138,10 +151,10 @@ def build_runtime(settings: Settings, *, migrate: bool = True,
 
     timers.every(5, inactivity, name="inactivity")
     timers.every(1, commands.sweep, name="command-sweep")
-    from hub.features import FEATURES
-
-    for setup in FEATURES if features is None else features:
-        setup(rt)
+    ctx = rt.context()
+    for feature in features:
+        if feature.setup is not None:
+            feature.setup(ctx)
     return rt
 
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
 
     mode: Literal["demo", "production"] = "production"
     data_dir: Path = Path("var")
+    demo_face_dataset: Path | None = Field(
+        default=None, description="`officehub demo`: folder with enroll/ and probe/ photos; "
+                                  "default ../shared/datasets/faces beside the repository")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
 
     # MQTT: None means "start the embedded amqtt broker" (demo mode only: it lets anyone in).

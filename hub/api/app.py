@@ -13,12 +13,15 @@ from starlette.concurrency import run_in_threadpool
 from hub.api.errors import install_error_handlers
 from hub.api.limits import RequestLimitMiddleware, RequestLimits, form_rules
 from hub.api.openapi import install_openapi
-from hub.api.routes import ROUTERS
+from hub.api.routes import CORE_ROUTERS
 from hub.auth.passwords import hash_password
 from hub.auth.tokens import Role
 from hub.db.models.core import User
 from hub.db.session import transaction
+from hub.feature import Feature
+from hub.features import FEATURES
 from hub.runtime import HubRuntime, build_runtime
+from hub.services.face.service import FACE
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def warm_face_engine(rt: HubRuntime) -> None:
     """Start the face workers now (in the background) so the first check-in is not the slow one."""
-    face = rt.services.get("face")
+    face = rt.services.find(FACE)
     if face is not None:
         face.engine.pool.warm_in_background()
 
@@ -43,15 +46,17 @@ def ensure_admin(rt: HubRuntime) -> bool:
     return True
 
 
-def create_app(settings: Settings | None = None, *, runtime: HubRuntime | None = None) -> FastAPI:
-    """Build the app. Pass ``runtime`` to share one already built (tests, demo); else it is built
-    and started by the lifespan from ``settings``."""
+def create_app(settings: Settings | None = None, *, runtime: HubRuntime | None = None,
+               features: tuple[Feature, ...] = FEATURES) -> FastAPI:
+    """Build the app. Pass ``runtime`` to share one already built (tests, demo; its features are
+    served); else one with ``features`` is built and started by the lifespan from ``settings``."""
     cfg = runtime.settings if runtime is not None else (settings or Settings())
+    served = runtime.features if runtime is not None else features
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = runtime is None
-        rt = runtime if runtime is not None else await run_in_threadpool(build_runtime, cfg)
+        rt = runtime if runtime is not None else await run_in_threadpool(lambda: build_runtime(cfg, features=served))
         app.state.runtime = rt
         await run_in_threadpool(ensure_admin, rt)
         if own:
@@ -75,9 +80,10 @@ def create_app(settings: Settings | None = None, *, runtime: HubRuntime | None =
 
     install_error_handlers(app)
 
-    for router in ROUTERS:
+    routers = [*CORE_ROUTERS, *(r for feature in served for r in feature.routers)]
+    for router in routers:
         app.include_router(router)
-    paths = [getattr(route, "path", "") for router in ROUTERS for route in router.routes]
+    paths = [getattr(route, "path", "") for router in routers for route in router.routes]
     app.add_middleware(RequestLimitMiddleware, limits=RequestLimits.from_settings(cfg, route_paths=paths))
     install_openapi(app)
     return app

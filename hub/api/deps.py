@@ -1,9 +1,10 @@
-"""Typed dependency aliases for routes: the runtime, a DB session, the caller and role checks."""
+"""Typed dependency aliases for routes: the runtime, a DB session, the caller, role checks, and each
+feature's service (``FaceDep``, ``PrintDep``, ``FleetDep``, ``WebhooksDep``; 503 when it is not set up)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
@@ -13,6 +14,13 @@ from hub.auth.tokens import Principal, Role, TokenError, read_access_token
 from hub.db.models.core import User
 from hub.runtime import HubRuntime
 from hub.services.auth_audit import TOKEN_REJECTED, note_denied
+from hub.services.face.service import FACE, FaceService
+from hub.services.fleet.setup import FLEET, Fleet
+from hub.services.fleet.webhooks import WEBHOOKS, WebhookDispatcher
+from hub.services.keys import FeatureMissing, ServiceKey
+from hub.services.printing.setup import PRINT, PrintFeature
+
+T = TypeVar("T")
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -33,6 +41,36 @@ def get_db(rt: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
+def feature_service(rt: HubRuntime, key: ServiceKey[T]) -> T:
+    """The service under ``key``; a 503 (not a 500) when its feature is not set up on this hub."""
+    try:
+        return rt.services.get(key)
+    except FeatureMissing as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+
+
+def get_face(rt: RuntimeDep) -> FaceService:
+    return feature_service(rt, FACE)
+
+
+def get_print(rt: RuntimeDep) -> PrintFeature:
+    return feature_service(rt, PRINT)
+
+
+def get_fleet(rt: RuntimeDep) -> Fleet:
+    return feature_service(rt, FLEET)
+
+
+def get_webhooks(rt: RuntimeDep) -> WebhookDispatcher:
+    return feature_service(rt, WEBHOOKS)
+
+
+FaceDep = Annotated[FaceService, Depends(get_face)]
+PrintDep = Annotated[PrintFeature, Depends(get_print)]
+FleetDep = Annotated[Fleet, Depends(get_fleet)]
+WebhooksDep = Annotated[WebhookDispatcher, Depends(get_webhooks)]
+
+
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
@@ -47,14 +85,14 @@ def authenticate(rt: HubRuntime, request: Request, token: str | None) -> Princip
     try:
         claims = read_access_token(token, secret=rt.settings.secret())
     except TokenError as exc:
-        note_denied(rt, action=TOKEN_REJECTED, source=source, reason=str(exc))
+        note_denied(rt.services, action=TOKEN_REJECTED, source=source, reason=str(exc))
         raise _unauthorized(str(exc)) from exc
     with rt.sessions() as session:
         user = session.get(User, claims.principal.user_id)
         reason = ("unknown user" if user is None else "user disabled" if not user.active
                   else "token revoked" if user.token_version != claims.version else None)
         if user is None or reason is not None:
-            note_denied(rt, action=TOKEN_REJECTED, source=source, reason=reason or "unknown user",
+            note_denied(rt.services, action=TOKEN_REJECTED, source=source, reason=reason or "unknown user",
                         username=claims.principal.username)
             raise _unauthorized("this token is no longer valid (revoked, or the account is disabled): "
                                 "sign in again")

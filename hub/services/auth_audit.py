@@ -16,21 +16,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hub.db.models.core import AuditLog
 from hub.db.session import SessionFactory, transaction
 from hub.services.audit import audit
-
-if TYPE_CHECKING:
-    from hub.runtime import HubRuntime
+from hub.services.context import FeatureContext
+from hub.services.keys import ServiceKey, Services
 
 log = logging.getLogger(__name__)
 
 LOGIN_FAILED = "auth.login_failed"
 TOKEN_REJECTED = "auth.token_rejected"
 LOGIN_THROTTLED = "auth.login_throttled"
-SERVICE = "auth_audit"
 OVERFLOW_SOURCE = "(other)"
 _MAX_USERNAMES = 5  # names tried from one address, kept per window (enough to spot guessing)
 
@@ -123,25 +121,25 @@ class DeniedAccessAudit:
                 del self._windows[key]
 
 
-def denied_access(rt: HubRuntime) -> DeniedAccessAudit:
-    """The runtime's aggregator (created on first use when the feature setup did not run)."""
-    svc = rt.services.get(SERVICE)
-    if not isinstance(svc, DeniedAccessAudit):
-        svc = rt.services.setdefault(SERVICE, DeniedAccessAudit(sessions=rt.sessions))
-    assert isinstance(svc, DeniedAccessAudit)
-    return svc
+DENIED_ACCESS: ServiceKey[DeniedAccessAudit] = ServiceKey("auth_audit")
 
 
-def note_denied(rt: HubRuntime, *, action: str, source: str | None, reason: str,
+def denied_access(services: Services) -> DeniedAccessAudit:
+    """The hub's aggregator (set up by the ``auth`` feature)."""
+    return services.get(DENIED_ACCESS)
+
+
+def note_denied(services: Services, *, action: str, source: str | None, reason: str,
                 username: str | None = None) -> None:
     """Record a refusal from a request handler; an audit failure is logged, never turned into a 500."""
     try:
-        denied_access(rt).record(action=action, source=source, reason=reason, username=username)
+        denied_access(services).record(action=action, source=source, reason=reason, username=username)
     except Exception:
         log.exception("could not audit %s from %s", action, source)
 
 
-def setup(rt: HubRuntime) -> None:
-    svc = denied_access(rt)
-    rt.timers.every(10, svc.flush, name="auth-audit-flush")
-    rt.stoppers.append(svc.flush)
+def setup(ctx: FeatureContext) -> None:
+    svc = DeniedAccessAudit(sessions=ctx.sessions)
+    ctx.services.set(DENIED_ACCESS, svc)
+    ctx.timers.every(10, svc.flush, name="auth-audit-flush")
+    ctx.on_stop(svc.flush)

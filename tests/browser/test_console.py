@@ -25,6 +25,7 @@ from firmware_sim.fleet import SimFleet
 from hub.auth.passwords import hash_password
 from hub.db.models.core import AuditLog, User
 from hub.db.session import transaction
+from hub.services.fleet.setup import FLEET
 from tests.browser.runner import require_browser, run_spec
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.cups import CupsTestPrinter
@@ -163,7 +164,7 @@ def firmware_site(http_hub_factory: Callable[..., HttpHub], mosquitto: Mosquitto
     hub = http_hub_factory(broker_url=mosquitto.url, rollout_tick_s=0.5)
     fleet = SimFleet(broker_url=mosquitto.url, doors=4, printboxes=0, seed=7, workdir=tmp_path / "fw",
                      id_prefix=unique_id("uiro") + "-", heartbeat_s=10)
-    fleet.enable_firmware(public_key_b64=hub.runtime.services["fleet"].firmware.public_key_b64)
+    fleet.enable_firmware(public_key_b64=hub.runtime.services.get(FLEET).firmware.public_key_b64)
     fleet.start()
     group = unique_id("grp")
     try:

@@ -30,7 +30,7 @@ def bad_login(api: TestClient, username: str, password: str = "nope") -> None:
 def test_failed_logins_are_audited_once_per_client_and_window(api: TestClient, hub: HubRuntime) -> None:
     # The flood below would be throttled (429) long before its end; this test is about the audit
     # aggregation (throttling: test_login_throttle.py), so the limits are lifted here.
-    hub.services[login_throttle_service.SERVICE] = LoginThrottle(per_user=1000, per_address=1000, window_s=60)
+    hub.services.set(login_throttle_service.LOGIN_THROTTLE, LoginThrottle(per_user=1000, per_address=1000, window_s=60))
     bad_login(api, "admin")
     [first] = entries(hub, LOGIN_FAILED)
     assert first.target_type == "client" and first.target_id == "testclient" and first.actor == "anonymous"
@@ -39,14 +39,14 @@ def test_failed_logins_are_audited_once_per_client_and_window(api: TestClient, h
 
     for i in range(30):  # a flood from the same address
         bad_login(api, f"guess-{i % 3}")
-    denied_access(hub).flush()
+    denied_access(hub.services).flush()
     [entry] = entries(hub, LOGIN_FAILED)
     assert entry.id == first.id and entry.detail["count"] == 31
     assert entry.detail["usernames"] == ["admin", "guess-0", "guess-1", "guess-2"]
     # A good login is not a refusal.
     assert api.post("/api/v1/auth/token", data={"username": "admin", "password": "admin-test-password"}
                     ).status_code == 200
-    denied_access(hub).flush()
+    denied_access(hub.services).flush()
     assert [e.detail["count"] for e in entries(hub, LOGIN_FAILED)] == [31]
 
 
@@ -67,12 +67,12 @@ def test_forged_and_expired_tokens_are_audited(api: TestClient, hub: HubRuntime)
     assert api.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
     wrong_key = issue_access_token(admin, secret="not-the-hub-secret-" * 3, ttl_s=600, version=0)
     assert api.get("/api/v1/devices", headers={"Authorization": f"Bearer {wrong_key}"}).status_code == 401
-    denied_access(hub).flush()
+    denied_access(hub.services).flush()
     [entry] = entries(hub, TOKEN_REJECTED)
     assert entry.detail["count"] == 3
     # Without a token at all nothing was forged: a plain 401, no entry.
     assert api.get("/api/v1/auth/me").status_code == 401
-    denied_access(hub).flush()
+    denied_access(hub.services).flush()
     assert entries(hub, TOKEN_REJECTED)[0].detail["count"] == 3
 
 
@@ -100,7 +100,7 @@ def test_admins_read_the_audit_log_filtered_and_paged(api: TestClient, hub: HubR
                        json={"name": f"Audit Person {n}", "employee_no": f"AUD-{n}"})
         assert res.status_code == 201, res.text
     bad_login(api, "admin")
-    denied_access(hub).flush()
+    denied_access(hub.services).flush()
 
     page = api.get("/api/v1/audit", headers=admin_headers, params={"action": "employee.create", "limit": 2}).json()
     assert [e["action"] for e in page["items"]] == ["employee.create"] * 2

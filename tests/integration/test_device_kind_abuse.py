@@ -29,6 +29,7 @@ from devices.runtime.agent import DeviceAgent
 from firmware_sim.adapters import SimulatedPrinter, SimulatedPrinters
 from hub.db.models.attendance import PunchRow
 from hub.db.models.core import Event
+from hub.services.face.service import FACE
 from protocol import payloads as p
 from tests.fixtures.brokers import unique_id
 from tests.fixtures.face import FACES, enrol_people
@@ -91,7 +92,7 @@ class Site:
 
     def encoding_of(self, person: str) -> list[float]:
         """A template the hub holds for ``person``: what an edge terminal would send for them."""
-        rows = self.hub.runtime.services["face"].gallery.memory.snapshot()[1]
+        rows = self.hub.runtime.services.get(FACE).gallery.memory.snapshot()[1]
         row = next(r for r in rows if r.employee_id == self.ids[person])
         return [float(x) for x in row.encoding]
 

@@ -18,6 +18,7 @@ from firmware_sim.fleet import SimFleet
 from hub.db.models.attendance import PunchRejection, PunchRow
 from hub.db.models.core import DeadLetter
 from hub.db.models.people import FaceTemplate, GalleryChange
+from hub.services.face.service import FACE
 from protocol import payloads as p
 from protocol import topics
 from tests.fixtures.brokers import MosquittoBroker, unique_id
@@ -140,7 +141,7 @@ def _punch_body(face_hub: FaceHub, device_id: str, person: str, encoding: np.nda
 def test_forged_punches_are_refused_and_not_recorded(face_hub: FaceHub, edge_door: SimFleet) -> None:
     door = edge_door.doors[0]
     box = edge_door.printboxes[0]
-    enc = face_hub.rt.services["face"].gallery.memory.snapshot()[1][0]
+    enc = face_hub.rt.services.get(FACE).gallery.memory.snapshot()[1][0]
     owner = next(k for k, v in face_hub.ids.items() if v == enc.employee_id)
     other = next(k for k in face_hub.ids if k != owner)
     # 1. a terminal claiming to be another terminal
@@ -184,7 +185,7 @@ def test_edge_punch_outside_the_hubs_access_rules_is_recorded_and_alerted(face_h
     """A terminal on out-of-date rules opened for someone the door no longer admits: the punch is
     a fact (recorded once), and admins get an alert naming the person and the rule."""
     door = edge_door.doors[0]
-    enc = face_hub.rt.services["face"].gallery.memory.snapshot()[1][0]
+    enc = face_hub.rt.services.get(FACE).gallery.memory.snapshot()[1][0]
     owner = next(k for k, v in face_hub.ids.items() if v == enc.employee_id)
     other = next(k for k in face_hub.ids if k != owner)
     api, h = face_hub.api, face_hub.headers

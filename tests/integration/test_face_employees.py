@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from hub.db.models.people import Snapshot
 from hub.runtime import HubRuntime
+from hub.services.face.service import FACE
 
 
 def test_employee_crud_search_and_scoping(api: TestClient, admin_headers: dict[str, str],
@@ -51,7 +52,7 @@ def test_employee_crud_search_and_scoping(api: TestClient, admin_headers: dict[s
 
 
 def test_snapshots_expire_after_the_retention_period(hub: HubRuntime) -> None:
-    store = hub.services["face"].snapshots
+    store = hub.services.get(FACE).snapshots
     assert store.enabled
     store.save(data=b"\xff\xd8jpeg", employee_id=1, device_id="d", decision="accepted")
     with hub.sessions() as s:

@@ -15,6 +15,7 @@ from hub.db.models.attendance import PunchRow
 from hub.db.models.core import Event
 from hub.ingest.handlers import StoredEvent
 from hub.runtime import HubRuntime
+from hub.services.face.terminal import FACE_TERMINALS
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.face import enrol_people, images
 from tests.fixtures.hub import ADMIN_PASSWORD, login
@@ -56,7 +57,7 @@ def test_face_check_in_on_postgresql(pg_url: str, hub_factory: Callable[..., Hub
                                                    Event.type == "punch")).scalar_one()
                 stored = StoredEvent(ev.id, ev.device_id, ev.event_id, ev.seq, ev.type, ev.device_ts,
                                      ev.received_at, dict(ev.data))
-            rt.services["face_terminals"].on_punch(stored)
+            rt.services.get(FACE_TERMINALS).on_punch(stored)
             assert len(rows()) == 2
             day = edge_row.ts.date().isoformat()
             sheet = api.get("/api/v1/attendance/timesheets", headers=h, params={"from": day, "to": day})

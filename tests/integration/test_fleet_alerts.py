@@ -1,5 +1,5 @@
 """Alerts from real devices (door forced open, printer fault, device offline) and from other features
-(``raise_alert``): stored, listed, acked/resolved, pushed on the live feed, and delivered to a real
+(``Alerts.raise_``): stored, listed, acked/resolved, pushed on the live feed, and delivered to a real
 local HTTP receiver as HMAC-signed webhooks, with a retry after a failed attempt."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from firmware_sim.fleet import SimFleet
 from hub.api.app import create_app
 from hub.runtime import HubRuntime
-from hub.services.fleet.alerts import raise_alert
 from hub.services.fleet.webhooks import verify
 from tests.fixtures.brokers import MosquittoBroker, free_port, unique_id
 from tests.fixtures.hub import login
@@ -155,14 +154,14 @@ def test_door_forced_open_alert_is_stored_pushed_and_webhooked_with_retry(env: A
 def test_raise_alert_api_dedupes_and_other_sources(env: Any) -> None:
     rt, api, h, fleet, _receiver, _tap = env
     key = unique_id("k")
-    first = raise_alert(rt, kind="print_quota", severity="info", message="quota almost used",
+    first = rt.alerts.raise_(kind="print_quota", severity="info", message="quota almost used",
                         details={"employee": 7}, dedupe_key=key)
-    again = raise_alert(rt, kind="print_quota", severity="info", message="quota used", dedupe_key=key)
+    again = rt.alerts.raise_(kind="print_quota", severity="info", message="quota used", dedupe_key=key)
     assert first == again
     one = next(a for a in alerts(api, h, kind="print_quota") if a["id"] == first)
     assert one["count"] == 2 and one["message"] == "quota used" and one["details"]["employee"] == 7
     with pytest.raises(ValueError):
-        raise_alert(rt, kind="x", severity="apocalyptic", message="no")
+        rt.alerts.raise_(kind="x", severity="apocalyptic", message="no")
 
     box = fleet.printboxes[0]
     box.printers.items[0].fault("Media empty", state="stopped")

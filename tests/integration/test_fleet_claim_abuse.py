@@ -14,7 +14,7 @@ import pytest
 from hub.broker.mosquitto_security import MosquittoDynsec
 from hub.services.auth_audit import denied_access
 from hub.services.fleet.provisioning import ProvisioningError
-from hub.services.fleet.setup import get_fleet
+from hub.services.fleet.setup import FLEET
 from protocol import topics
 from protocol.payloads import Availability, AvailabilityStatus
 from tests.fixtures.brokers import unique_id
@@ -157,7 +157,7 @@ def test_failed_claims_are_throttled_and_audited_once_per_address(
     for _ in range(20):
         assert site.claim("ohc_" + unique_id("forged")).status_code == 429
 
-    denied_access(site.rt).flush()
+    denied_access(site.rt.services).flush()
     rows = site.audit("provisioning.claim_refused")
     # One entry per address and audit window (60 s), counting every refusal, throttled ones included.
     assert {r.target_id for r in rows} == {"testclient"} and len(rows) <= 2
@@ -169,7 +169,7 @@ def test_failed_claims_are_throttled_and_audited_once_per_address(
 
 def test_the_global_budget_throttles_every_address(secure_site_factory: Callable[..., SecureSite]) -> None:
     site = secure_site_factory(claim_failures_per_source=100, claim_failures_global=2)
-    svc = get_fleet(site.rt).provisioning
+    svc = site.rt.services.get(FLEET).provisioning
     for source in ("10.0.0.1", "10.0.0.2"):
         with pytest.raises(ProvisioningError, match="unknown"):
             svc.claim(token="ohc_nope", device_kind=None, device_id=None, source=source)

@@ -16,6 +16,7 @@ from firmware_sim.fleet import SimFleet
 from hub.api.app import create_app
 from hub.db.models.core import AuditLog
 from hub.runtime import HubRuntime
+from hub.services.fleet.setup import FLEET
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.hub import login
 from tests.support.waiting import wait_for
@@ -198,7 +199,7 @@ def test_face_policy_through_the_config_api(hub_factory: Callable[..., HubRuntim
             wait_for(lambda: config(api, h, door.device_id)["drift"])
             back = wait_for(lambda: (c := config(api, h, door.device_id))["in_sync"] and c)
             assert back["reported"]["face_policy"] == {"threshold": 0.42} and door.face.policy.threshold == 0.42
-            assert rt.services["fleet"].config.reconcile() == []  # in sync: nothing to re-send
+            assert rt.services.get(FLEET).config.reconcile() == []  # in sync: nothing to re-send
 
             bad = api.patch(f"/api/v1/devices/{door.device_id}/config", headers=h,
                             json={"values": {"face_policy": {"thresold": 0.5}}})

@@ -123,7 +123,7 @@ def test_claim_tokens_are_one_time_expiring_and_unforgeable(site: SecureSite) ->
     assert no_admin.status_code == 401
 
     # Refusals from one address within the window are one audit entry with a count (first reason).
-    denied_access(site.rt).flush()
+    denied_access(site.rt.services).flush()
     refused = site.audit("provisioning.claim_refused")
     assert {e.target_id for e in refused} == {"testclient"} and len(refused) <= 2
     assert sum(e.detail["count"] for e in refused) == 3 and refused[0].detail["reason"] == "used"

@@ -26,6 +26,7 @@ from hub.fleet.firmware_signing import (
     sign_manifest,
     verify_manifest,
 )
+from hub.services.fleet.setup import FLEET
 from protocol.payloads import DeviceKind
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.hub_http import HttpHub
@@ -65,7 +66,7 @@ def site(http_hub_factory: Callable[..., HttpHub], mosquitto: MosquittoBroker,
                      id_prefix=unique_id("ro") + "-", heartbeat_s=10)
     fail_ids = {d.device_id for d in fleet.doors[::5]}  # every fifth: 10 of 50 = 20%
     faults = FirmwareFaults(fail_ids=fail_ids)
-    fleet.enable_firmware(public_key_b64=hub.runtime.services["fleet"].firmware.public_key_b64, faults=faults)
+    fleet.enable_firmware(public_key_b64=hub.runtime.services.get(FLEET).firmware.public_key_b64, faults=faults)
     fleet.start()
     s = Site(hub, fleet, unique_id("grp"), faults)
     try:
@@ -214,7 +215,7 @@ def test_wrong_hash_or_signature_is_refused_and_the_device_is_unchanged(site: Si
 
     # A forged update command (valid URL, forged signature) reaches a device: it refuses, stays unchanged.
     good = site.upload("9.9.3", data).json()
-    url = site.hub.runtime.services["fleet"].firmware.signed_url(good["id"])
+    url = site.hub.runtime.services.get(FLEET).firmware.signed_url(good["id"])
     door = site.fleet.doors[1]
     forged = manifest_of(good)
     for manifest, sig in ((forged, sign_manifest(FirmwareManifest.model_validate(forged), other_key)),
@@ -225,7 +226,7 @@ def test_wrong_hash_or_signature_is_refused_and_the_device_is_unchanged(site: Si
         assert site.audit("device.command", door.device_id)
     # Right signature, tampered image behind a valid link: the device's hash check refuses it.
     evil = site.upload("9.9.4", b"evil image " * 100).json()
-    tampered = site.hub.runtime.services["fleet"].firmware.signed_url(evil["id"])
+    tampered = site.hub.runtime.services.get(FLEET).firmware.signed_url(evil["id"])
     done = raw_command(site, door.device_id, "update_firmware", {
         "rollout_id": "forged", "url": tampered, "manifest": manifest_of(good), "signature": good["signature"]})
     assert done["state"] == "failed" and "hash_mismatch" in done["error"]
@@ -251,7 +252,7 @@ def test_a_device_without_an_installer_is_not_counted_as_updated(
     hub = http_hub_factory(broker_url=mosquitto.url, rollout_tick_s=0.5)
     fleet = SimFleet(broker_url=mosquitto.url, doors=2, printboxes=0, seed=5, workdir=tmp_path / "sim",
                      id_prefix=unique_id("noinst") + "-", heartbeat_s=10)
-    key = hub.runtime.services["fleet"].firmware.public_key_b64
+    key = hub.runtime.services.get(FLEET).firmware.public_key_b64
     able, bare = fleet.doors
     fleet.enable_firmware(public_key_b64=key)
     bare.agent.fleet.install_hook = bare.agent.fleet.switch_hook = None  # trusts the key, cannot install
@@ -295,7 +296,7 @@ def test_devices_refuse_other_kinds_downgrades_and_min_version_and_only_the_admi
     hub = http_hub_factory(broker_url=mosquitto.url, rollout_tick_s=0.5)
     fleet = SimFleet(broker_url=mosquitto.url, doors=3, printboxes=0, seed=7, workdir=tmp_path / "sim",
                      id_prefix=unique_id("sig") + "-", heartbeat_s=10)
-    fw_service = hub.runtime.services["fleet"].firmware
+    fw_service = hub.runtime.services.get(FLEET).firmware
     fleet.enable_firmware(public_key_b64=fw_service.public_key_b64)
     fleet.start()
     s = Site(hub, fleet, unique_id("grp"), FirmwareFaults())

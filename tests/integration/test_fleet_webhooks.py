@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
 from hub.runtime import HubRuntime
-from hub.services.fleet.alerts import raise_alert
+from hub.services.fleet.webhooks import WEBHOOKS
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.hub import ADMIN_PASSWORD, login
 from tests.support.waiting import wait_for
@@ -138,13 +138,13 @@ def test_delivery_checks_the_address_again(site: Any, receivers: Callable[..., R
     rebinding) gets nothing: the request is refused before any connection."""
     rt, api, h = site()
     r = receivers()
-    dispatcher = rt.services["webhooks"]
+    dispatcher = rt.services.get(WEBHOOKS)
     answers = {"rebind.test": ["93.184.216.34"]}
     dispatcher.resolve = lambda host, port: answers[host]
     hook = api.post("/api/v1/webhooks", headers=h, json={"url": r.url("rebind.test")})
     assert hook.status_code == 201, hook.text
     answers["rebind.test"] = ["127.0.0.1"]  # where the receiver listens
-    raise_alert(rt, kind="test_rebind", severity="info", message="hello", dedupe_key=unique_id("k"))
+    rt.alerts.raise_(kind="test_rebind", severity="info", message="hello", dedupe_key=unique_id("k"))
     tried = wait_for(lambda: [d for d in deliveries(api, h, hook.json()["id"]) if d["attempts"] >= 1])
     assert "refused" in tried[0]["last_error"] and "loopback" in tried[0]["last_error"]
     assert tried[0]["status_code"] is None and r.received == [] and not r.entered.is_set()
@@ -155,10 +155,10 @@ def test_a_slow_target_does_not_delay_another(site: Any, receivers: Callable[...
     slow, fast = receivers(blocking=True), receivers()
     slow_hook = api.post("/api/v1/webhooks", headers=h, json={"url": slow.url()}).json()
     fast_hook = api.post("/api/v1/webhooks", headers=h, json={"url": fast.url()}).json()
-    raise_alert(rt, kind="test_slow", severity="info", message="first", dedupe_key=unique_id("k"))
+    rt.alerts.raise_(kind="test_slow", severity="info", message="first", dedupe_key=unique_id("k"))
     assert slow.entered.wait(30), "the slow target never got its delivery"
     # The slow receiver holds its request; the fast one is served meanwhile, more than once.
-    raise_alert(rt, kind="test_slow", severity="info", message="second", dedupe_key=unique_id("k"))
+    rt.alerts.raise_(kind="test_slow", severity="info", message="second", dedupe_key=unique_id("k"))
     wait_for(lambda: len(fast.received) == 2, what="fast target served while the slow one is held")
     assert slow.received == [] and not slow.gate.is_set()
     assert [d["state"] for d in deliveries(api, h, fast_hook["id"])] == ["delivered", "delivered"]
@@ -174,7 +174,7 @@ def test_each_attempt_has_one_overall_deadline(site: Any, receivers: Callable[..
     rt, api, h = site(webhook_allowed_hosts="127.0.0.1", webhook_timeout_s=0.5, webhook_retry_base_s=60)
     stuck, trickling = receivers(blocking=True), receivers(trickle=True)
     hooks = [api.post("/api/v1/webhooks", headers=h, json={"url": r.url()}).json() for r in (trickling, stuck)]
-    raise_alert(rt, kind="test_stuck", severity="info", message="hello", dedupe_key=unique_id("k"))
+    rt.alerts.raise_(kind="test_stuck", severity="info", message="hello", dedupe_key=unique_id("k"))
     for hook in hooks:  # the trickling one first: a per-read timeout alone would let it through
         tried = wait_for(lambda hook=hook: [d for d in deliveries(api, h, hook["id"]) if d["attempts"] >= 1])
         assert tried[0]["state"] == "pending" and tried[0]["last_error"] == "no answer within 0.5 s", tried

@@ -55,7 +55,7 @@ def test_a_username_is_throttled_after_five_failures_even_with_the_right_passwor
         s.add(User(username="grace", password_hash=passwords.hash_password("grace-password"), role="operator",
                    active=True, full_name="Grace"))
     assert _login(from_address("10.1.0.1"), "grace", "grace-password").status_code == 200
-    denied_access(hub).flush()
+    denied_access(hub.services).flush()
     with hub.sessions() as s:
         [entry] = s.execute(select(AuditLog).where(AuditLog.action == LOGIN_THROTTLED)).scalars()
     assert entry.detail["usernames"] == ["admin"] and entry.detail["reason"].endswith("for this user")

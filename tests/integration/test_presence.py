@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hub.db.models.core import Device
 from hub.db.session import transaction
 from hub.runtime import HubRuntime
-from hub.services.presence import mark_inactive
+from hub.services.device_liveness import mark_inactive
 from tests.fixtures.brokers import unique_id
 
 

@@ -24,6 +24,7 @@ from hub.db.models.printing import PinFailure, PrintJob, PrintProfile
 from hub.db.session import transaction
 from hub.domain.print_release import legacy_pin_hash, verify_pin
 from hub.services.auth_audit import denied_access
+from hub.services.printing.setup import PRINT
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.hub_http import HttpHub
 from tests.integration.print_helpers import job_state, make_pdf, sim_box, submit, wait_printer
@@ -159,7 +160,7 @@ def test_a_legacy_pin_hash_still_releases_and_is_replaced(hub: HttpHub) -> None:
     owner = f"emp:{emp_id}"
     with transaction(hub.runtime.sessions) as s:
         s.add(PrintProfile(owner_key=owner, pin_hash=legacy_pin_hash(secret=hub.settings.secret(), pin="5150")))
-    pins = hub.runtime.services["print"].release.pins
+    pins = hub.runtime.services.get(PRINT).release.pins
     assert pins.check(box_id="any-box", employee_no=number, pin="5150") == owner
     with hub.runtime.sessions() as s:
         stored = s.get(PrintProfile, owner).pin_hash
@@ -258,7 +259,7 @@ def test_wrong_pins_are_limited_per_employee_number_at_every_box_and_audited_onc
             assert release(box, alice_no, "735921") == ("ok", "", [held["id"]])
             # An unknown employee number answers like a wrong PIN, and counts the same way.
             assert release(box, "nobody-" + alice_no, "735921")[1] == "wrong employee number or PIN (4 attempts left)"
-        denied_access(hub.runtime).flush()  # counts are written back by a timer
+        denied_access(hub.runtime.services).flush()  # counts are written back by a timer
         with hub.runtime.sessions() as s:
             subjects = sorted(s.execute(select(PinFailure.subject)).scalars().all())
             lockouts = s.execute(select(AuditLog).where(AuditLog.action.like("print.pin_%lockout"))).scalars().all()
@@ -286,7 +287,7 @@ def test_wrong_pins_at_one_box_hit_its_ceiling(hub: HttpHub, sim: tuple[PrintBox
     assert all(a.status.value == "error" for a in answers)
     assert "wrong employee number or PIN" in (answers[limit - 1].error or "")
     assert "too many wrong PINs at this printer" in (answers[limit].error or "")
-    denied_access(hub.runtime).flush()
+    denied_access(hub.runtime.services).flush()
     with hub.runtime.sessions() as s:
         audits = s.execute(select(AuditLog.action, AuditLog.target_id, AuditLog.detail).where(
             AuditLog.action.like("print.pin_%")).order_by(AuditLog.id)).all()

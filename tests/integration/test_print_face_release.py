@@ -19,6 +19,7 @@ from facecore.models import MODEL_ID
 from firmware_sim.adapters import SimulatedPrinter
 from firmware_sim.fleet import SimFleet
 from hub.db.models.attendance import PunchRejection, PunchRow
+from hub.services.printing.setup import PRINT
 from tests.fixtures.brokers import unique_id
 from tests.fixtures.face import create_employee, enrol, images
 from tests.fixtures.hub_http import HttpHub
@@ -74,7 +75,7 @@ def test_held_job_is_released_by_its_owners_face_only(
         assert unknown.decision == "unknown", unknown
         punch = wait_for(lambda: verified_punch(http_hub, door.device_id, ids["biden"]),
                          what="biden's punch verified by the hub")
-        watcher = http_hub.runtime.services["print"].face
+        watcher = http_hub.runtime.services.get(PRINT).face
         wait_for(lambda: watcher._cursor >= punch, what="the release watcher went past biden's punch")
         assert job_state(c, obama, job["id"])["state"] == "held"
         assert c.get(f"/api/v1/print/jobs/{job['id']}", headers=biden).status_code == 404

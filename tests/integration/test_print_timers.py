@@ -19,6 +19,7 @@ from devices.print_box.agent import PrintBox
 from firmware_sim.adapters import SimulatedPrinter
 from firmware_sim.print_backend import SimPrintBackend
 from hub.db.models.printing import PrintJob
+from hub.services.printing.setup import PRINT
 from hub.services.printing.tracking import JobTracker
 from tests.fixtures.brokers import MosquittoBroker
 from tests.fixtures.hub_http import HttpHub
@@ -40,7 +41,7 @@ def env(http_hub_factory: Callable[..., HttpHub], mosquitto: MosquittoBroker, tm
 
 
 def tracker(hub: HttpHub) -> JobTracker:
-    return hub.runtime.services["print"].tracker  # type: ignore[no-any-return]
+    return hub.runtime.services.get(PRINT).tracker  # type: ignore[no-any-return]
 
 
 def row(hub: HttpHub, job_id: str) -> PrintJob:

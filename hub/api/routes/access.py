@@ -7,14 +7,14 @@ from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep
-from hub.api.routes.employees import face_service
+from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep, get_face
 from hub.api.schemas.people import AccessGroupCreate, AccessGroupPublic
 from hub.api.schemas.types import Id
 from hub.db.models.access import AccessGroup, AccessGroupMember
 from hub.db.models.people import Employee
 from hub.runtime import HubRuntime
 from hub.services.audit import audit
+from hub.services.face.service import FACE
 from hub.services.face.sync import notify_edge_terminals
 
 router = APIRouter(prefix="/api/v1/access", tags=["access"])
@@ -28,8 +28,8 @@ def _public(db: SessionDep, g: AccessGroup) -> AccessGroupPublic:
 
 def _resync(rt: HubRuntime, doors: list[str]) -> None:
     # Which people a door admits changed: its terminal drops its gallery and pulls it again.
-    if doors and "face" in rt.services:
-        notify_edge_terminals(face_service(rt), rt.commands, version=0, only=doors)
+    if doors and FACE in rt.services:
+        notify_edge_terminals(get_face(rt), rt.commands, version=0, only=doors)
 
 
 def _write(db: SessionDep, group: AccessGroup, body: AccessGroupCreate) -> None:

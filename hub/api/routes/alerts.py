@@ -1,4 +1,4 @@
-"""Alerts: list, acknowledge, resolve (raised by ``hub.services.fleet.alerts.raise_alert``)."""
+"""Alerts: list, acknowledge, resolve (raised by any feature through ``hub.services.alerts.Alerts``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hub.api.deps import OperatorUser, RuntimeDep, SessionDep
 from hub.api.schemas.fleet import AlertPublic
 from hub.api.schemas.types import Id, Line
 from hub.db.models.fleet import Alert
-from hub.services.fleet.alerts import AlertError, alert_public, transition
+from hub.services.alerts import AlertError, alert_public
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -36,7 +36,7 @@ def list_alerts(_: OperatorUser, db: SessionDep,
 
 def _move(rt: RuntimeDep, alert_id: Id, to: str, by: str) -> dict[str, Any]:
     try:
-        return transition(rt, alert_id, to=to, by=by)  # type: ignore[arg-type]
+        return rt.alerts.transition(alert_id, to=to, by=by)  # type: ignore[arg-type]
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except AlertError as exc:

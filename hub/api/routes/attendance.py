@@ -11,8 +11,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Response, Uploa
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub.api.deps import AdminUser, CurrentUser, LinkedUser, RuntimeDep, SessionDep
-from hub.api.routes.employees import face_service
+from hub.api.deps import AdminUser, CurrentUser, LinkedUser, RuntimeDep, SessionDep, get_face
 from hub.api.schemas.attendance import (
     HolidayCreate,
     HolidayPublic,
@@ -301,7 +300,7 @@ def remote(user: LinkedUser, rt: RuntimeDep, lat: Annotated[Finite, Form()], lon
     if len(data) > 15 * 1024 * 1024:
         raise HTTPException(413, "file: too_large")
     try:
-        return remote_checkin(face_service(rt), employee_id=user.employee_id, lat=lat, lon=lon, selfie=data,
+        return remote_checkin(get_face(rt), employee_id=user.employee_id, lat=lat, lon=lon, selfie=data,
                               direction=direction, location_id=location_id)
     except RemoteRefused as exc:
         raise HTTPException(exc.status, str(exc)) from exc

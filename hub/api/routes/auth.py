@@ -36,10 +36,10 @@ def _token(rt: HubRuntime, user: User) -> Token:
 
 
 def _check_throttle(rt: HubRuntime, *, username: str, source: str | None) -> None:
-    refused = login_throttle(rt).refusal(username=username, address=source)
+    refused = login_throttle(rt.services).refusal(username=username, address=source)
     if refused is not None:
         why, wait = refused
-        note_denied(rt, action=LOGIN_THROTTLED, source=source, reason=why, username=username)
+        note_denied(rt.services, action=LOGIN_THROTTLED, source=source, reason=why, username=username)
         retry = max(1, math.ceil(wait))
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, f"{why}: try again in {retry} s",
                             headers={"Retry-After": str(retry)})
@@ -58,13 +58,13 @@ def login(rt: RuntimeDep, db: SessionDep, request: Request,
     refusal = ("unknown user" if user is None else "inactive user" if not user.active
                else None if password_ok else "wrong password")
     if user is None or refusal is not None:
-        login_throttle(rt).failed(username=form.username, address=source)
+        login_throttle(rt.services).failed(username=form.username, address=source)
         # The answer stays the same for every case (no user enumeration); the audit entry says which.
-        note_denied(rt, action=LOGIN_FAILED, source=source, reason=refusal or "unknown user",
+        note_denied(rt.services, action=LOGIN_FAILED, source=source, reason=refusal or "unknown user",
                     username=form.username)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password",
                             headers={"WWW-Authenticate": "Bearer"})
-    login_throttle(rt).succeeded(username=form.username)
+    login_throttle(rt.services).succeeded(username=form.username)
     return _token(rt, user)
 
 
@@ -86,10 +86,10 @@ def change_password(caller: CurrentUser, rt: RuntimeDep, db: SessionDep, request
     if user is None:  # authenticate() saw it a moment ago; deleted in between
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this account no longer exists")
     if not change_own_password(db, user=user, current=body.current_password, new=body.new_password):
-        login_throttle(rt).failed(username=caller.username, address=source)
-        note_denied(rt, action=LOGIN_FAILED, source=source, reason="wrong current password",
+        login_throttle(rt.services).failed(username=caller.username, address=source)
+        note_denied(rt.services, action=LOGIN_FAILED, source=source, reason="wrong current password",
                     username=caller.username)
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the current password is wrong")
     db.commit()
-    login_throttle(rt).succeeded(username=caller.username)
+    login_throttle(rt.services).succeeded(username=caller.username)
     return _token(rt, user)

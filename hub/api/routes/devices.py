@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import func, or_, select
 
-from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep
+from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep, get_fleet
 from hub.api.schemas.common import Page
 from hub.api.schemas.devices import CommandCreate, CommandPublic, DevicePublic
 from hub.api.schemas.fleet import DeviceFleetPublic, DeviceFleetUpdate
@@ -18,7 +18,6 @@ from hub.db.models.fleet import DeviceTag, FleetDevice
 from hub.services.audit import audit
 from hub.services.commands import CommandRejected, command_public
 from hub.services.fleet.provisioning import ensure_fleet_row, set_tags
-from hub.services.fleet.setup import get_fleet
 from protocol.events import COMMAND_ARGS
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from hub.api.deps import AdminUser, CurrentUser, OperatorUser, RuntimeDep, SessionDep
+from hub.api.deps import AdminUser, CurrentUser, OperatorUser, RuntimeDep, SessionDep, get_face
 from hub.api.schemas.common import Page
 from hub.api.schemas.people import (
     EmployeeCreate,
@@ -22,23 +22,14 @@ from hub.api.schemas.types import Id, Line, NonNegInt
 from hub.auth.tokens import Role
 from hub.db.models.attendance import ShiftRow
 from hub.db.models.people import Employee, FaceTemplate
-from hub.runtime import HubRuntime
 from hub.services.audit import audit
 from hub.services.face.enrolment import MAX_PHOTOS, EnrolmentError, enrol
 from hub.services.face.erasure import NoSuchEmployee, erase_employee, erasure_status
-from hub.services.face.service import FaceService
 from hub.services.face.sync import notify_edge_terminals
 
 router = APIRouter(prefix="/api/v1/employees", tags=["employees"])
 
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
-
-
-def face_service(rt: HubRuntime) -> FaceService:
-    face: FaceService | None = rt.services.get("face")
-    if face is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the face feature is not running")
-    return face
 
 
 def _public(db: SessionDep, emp: Employee) -> EmployeePublic:
@@ -123,7 +114,7 @@ def update_employee(admin: AdminUser, db: SessionDep, employee_id: Id, body: Emp
 def enrol_faces(admin: AdminUser, rt: RuntimeDep, db: SessionDep, employee_id: Id,
                 file: Annotated[list[UploadFile], File(description=f"1-{MAX_PHOTOS} photos, one face each")],
                 ) -> EnrolResponse:
-    face = face_service(rt)
+    face = get_face(rt)
     if len(file) > MAX_PHOTOS:
         raise HTTPException(422, f"photo_count: send 1 to {MAX_PHOTOS} photos, got {len(file)}")
     photos = []
@@ -160,7 +151,7 @@ def erase(admin: AdminUser, rt: RuntimeDep, employee_id: Id) -> dict[str, Any]:
     """Right to erasure: templates, photos and snapshots are deleted on the hub now; every door
     terminal is told to delete them too (see ``GET /{id}/erasure`` for their acks)."""
     try:
-        return erase_employee(face_service(rt), rt.commands, employee_id=employee_id, actor=admin.username)
+        return erase_employee(get_face(rt), rt.commands, employee_id=employee_id, actor=admin.username)
     except NoSuchEmployee as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no employee {employee_id}") from exc
 
@@ -168,6 +159,6 @@ def erase(admin: AdminUser, rt: RuntimeDep, employee_id: Id) -> dict[str, Any]:
 @router.get("/{employee_id}/erasure", response_model=ErasureStatus)
 def get_erasure(_: AdminUser, rt: RuntimeDep, employee_id: Id) -> dict[str, Any]:
     try:
-        return erasure_status(face_service(rt), employee_id=employee_id)
+        return erasure_status(get_face(rt), employee_id=employee_id)
     except NoSuchEmployee as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no employee {employee_id}") from exc

@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from hub.api.deps import RuntimeDep
 from hub.auth.tokens import TokenError, check_signed_path
 from hub.services.printing.jobs import FILES_PATH
+from hub.services.printing.setup import PRINT
 
 router = APIRouter(tags=["print"])
 
@@ -18,7 +19,7 @@ def download(job_id: str, request: Request, rt: RuntimeDep, expires: int = 0, si
         check_signed_path(FILES_PATH + job_id, secret=rt.settings.secret(), expires=expires, sig=sig)
     except TokenError as exc:
         raise HTTPException(403, str(exc)) from exc
-    feature = rt.services.get("print")
+    feature = rt.services.find(PRINT)
     job = feature.jobs.get(job_id) if feature else None
     path = feature.jobs.file_path(job) if feature and job else None
     if path is None:

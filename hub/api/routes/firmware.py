@@ -10,13 +10,12 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, sta
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
-from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep
+from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep, get_fleet
 from hub.api.schemas.fleet import FirmwarePublic
 from hub.api.schemas.types import Id, Line, NonNegInt
 from hub.auth.tokens import TokenError, check_signed_path
 from hub.db.models.fleet import FirmwareArtifact
 from hub.services.fleet.firmware import FirmwareRefused, Upload, download_path
-from hub.services.fleet.setup import get_fleet
 
 router = APIRouter(prefix="/api/v1/firmware", tags=["firmware"])
 

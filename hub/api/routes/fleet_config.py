@@ -7,14 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from hub.api.deps import AdminUser, OperatorUser, RuntimeDep
+from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, get_fleet
 from hub.api.schemas.devices import CommandPublic
 from hub.api.schemas.fleet import ConfigLayerPut, ConfigPatch, ConfigView
 from hub.api.schemas.types import Line
 from hub.domain.device_config import ConfigError, config_schema
 from hub.services.commands import CommandRejected, command_public
 from hub.services.fleet.config import ConfigRefused
-from hub.services.fleet.setup import get_fleet
 
 router = APIRouter(tags=["fleet config"])
 Scope = Annotated[str, Path(pattern=r"^(site|group)$")]

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from hub.api.deps import RuntimeDep
+from hub.services.face.service import FACE
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +21,7 @@ def healthz(rt: RuntimeDep) -> dict[str, Any]:
             session.execute(text("SELECT 1"))
     except Exception:
         db_ok = False
-    face = rt.services.get("face")
+    face = rt.services.find(FACE)
     return {"status": "ok" if db_ok else "degraded", "database": db_ok, "mqtt": rt.mqtt.connected,
             "ingest": {"events_stored": rt.writer.stats.events_stored,
                        "dead_letters": rt.writer.stats.dead_letters,

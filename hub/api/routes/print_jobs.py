@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from hub.api.deps import AdminUser, CurrentUser, OperatorUser, RuntimeDep, SessionDep
+from hub.api.deps import AdminUser, CurrentUser, OperatorUser, RuntimeDep, SessionDep, get_print
 from hub.api.schemas.printing import (
     DepartmentUpdate,
     HistoryPublic,
@@ -26,7 +26,6 @@ from hub.auth.tokens import Principal, Role
 from hub.db.models.printing import PrintJob, PrintProfile, PrintQuota
 from hub.db.session import transaction
 from hub.domain.print_quota import period_of
-from hub.runtime import HubRuntime
 from hub.services.printing import quota
 from hub.services.printing.alerts import list_print_alerts
 from hub.services.printing.face_release import release_by_face
@@ -36,13 +35,6 @@ from hub.services.printing.upload import UploadError, receive_upload
 from protocol.bodies_print import PrintOptionsBody
 
 router = APIRouter(prefix="/api/v1/print", tags=["print"])
-
-
-def _feature(rt: HubRuntime) -> PrintFeature:
-    feature = rt.services.get("print")
-    if feature is None:
-        raise HTTPException(503, "the print feature is not enabled on this hub")
-    return feature  # type: ignore[no-any-return]
 
 
 def _may_release(viewer: Principal, job: PrintJob) -> bool:
@@ -81,7 +73,7 @@ def _own_job(feature: PrintFeature, user: Principal, job_id: str) -> PrintJob:
                      "page_ranges": {"type": "string"}, "media": {"type": "string"},
                      "hold": {"type": "boolean"}}}}}}})
 async def submit_job(request: Request, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
-    feature = _feature(rt)
+    feature = get_print(rt)
     length = request.headers.get("content-length")
     try:
         upload = await receive_upload(content_type=request.headers.get("content-type", ""), body=request.stream(),
@@ -110,7 +102,7 @@ async def submit_job(request: Request, rt: RuntimeDep, user: CurrentUser) -> Pri
 @router.get("/jobs", response_model=PrintJobPage)
 def list_jobs(rt: RuntimeDep, session: SessionDep, user: CurrentUser, state: Line | None = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> PrintJobPage:
-    feature = _feature(rt)
+    feature = get_print(rt)
     q = select(PrintJob).order_by(PrintJob.created_at.desc()).limit(max(1, min(limit, 500)))
     if not user.at_least(Role.OPERATOR):
         q = q.where(PrintJob.owner_key == owner_key(user))
@@ -121,13 +113,13 @@ def list_jobs(rt: RuntimeDep, session: SessionDep, user: CurrentUser, state: Lin
 
 @router.get("/jobs/{job_id}", response_model=PrintJobPublic)
 def get_job(job_id: Line, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
-    feature = _feature(rt)
+    feature = get_print(rt)
     return _public(feature, _own_job(feature, user, job_id), viewer=user, history=True)
 
 
 @router.delete("/jobs/{job_id}", response_model=PrintJobPublic)
 def cancel_job(job_id: Line, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
-    feature = _feature(rt)
+    feature = get_print(rt)
     _own_job(feature, user, job_id)
     try:
         job = feature.jobs.cancel(job_id, by=user.username)
@@ -141,7 +133,7 @@ def set_pin(body: PinUpdate, rt: RuntimeDep, user: CurrentUser) -> None:
     if body.owner is not None and not user.at_least(Role.ADMIN):
         raise HTTPException(403, "only admins set another person's PIN")
     try:
-        _feature(rt).release.pins.set_pin(owner_key=body.owner or owner_key(user), pin=body.pin,
+        get_print(rt).release.pins.set_pin(owner_key=body.owner or owner_key(user), pin=body.pin,
                                           actor=user.username)
     except PrintRefused as exc:
         raise HTTPException(exc.status, exc.message) from exc
@@ -174,18 +166,19 @@ def set_department(body: DepartmentUpdate, rt: RuntimeDep, _: AdminUser) -> None
 
 @router.put("/release-stations/{terminal_id}", status_code=204)
 def set_station(terminal_id: Line, body: StationUpdate, rt: RuntimeDep, _: AdminUser) -> None:
-    _feature(rt).release.set_station(terminal_id=terminal_id, box_id=body.box_id, queue=body.queue)
+    get_print(rt).release.set_station(terminal_id=terminal_id, box_id=body.box_id, queue=body.queue)
 
 
 @router.post("/release-stations/{terminal_id}/face")
 async def release_face(terminal_id: Line, photo: UploadFile, rt: RuntimeDep, _: OperatorUser) -> dict[str, Any]:
     """A release station's camera frame: whoever it recognises gets their held jobs printed here."""
-    feature = _feature(rt)
+    feature = get_print(rt)
     data = await photo.read(8 * 1024 * 1024 + 1)
     if len(data) > 8 * 1024 * 1024:
         raise HTTPException(413, "the photo is larger than 8 MB")
     try:
-        return await run_in_threadpool(release_by_face, rt, feature.release, terminal_id=terminal_id, image=data)
+        return await run_in_threadpool(release_by_face, rt.services, feature.release, terminal_id=terminal_id,
+                                       image=data)
     except PrintRefused as exc:
         raise HTTPException(exc.status, exc.message) from exc
 

@@ -8,12 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy import select
 
-from hub.api.deps import AdminUser, RuntimeDep, SessionDep
+from hub.api.deps import AdminUser, RuntimeDep, SessionDep, get_fleet
 from hub.api.schemas.fleet import ClaimCreate, ClaimIssued, ClaimRequest, ClaimResult, MqttCredentials, RevokeResult
 from hub.api.schemas.types import Line
 from hub.db.models.fleet import DeviceClaim
 from hub.services.fleet.provisioning import ProvisioningError
-from hub.services.fleet.setup import get_fleet
 
 router = APIRouter(tags=["provisioning"])
 

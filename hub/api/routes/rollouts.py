@@ -7,13 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import select
 
-from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep
+from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep, get_fleet
 from hub.api.schemas.fleet import RolloutAction, RolloutCreate, RolloutPublic
 from hub.api.schemas.types import Line
 from hub.db.models.fleet import RolloutDeviceRow, RolloutRow
 from hub.domain.rollout_model import RolloutError, RolloutPlan
 from hub.services.fleet.rollouts import rollout_public
-from hub.services.fleet.setup import get_fleet
 
 router = APIRouter(prefix="/api/v1/rollouts", tags=["rollouts"])
 Action = Annotated[str, Path(pattern=r"^(start|pause|resume|advance|abort|rollback)$")]

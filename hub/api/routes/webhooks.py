@@ -8,22 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 
-from hub.api.deps import AdminUser, RuntimeDep, SessionDep
+from hub.api.deps import AdminUser, RuntimeDep, SessionDep, get_webhooks
 from hub.api.schemas.fleet import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic
 from hub.api.schemas.types import Id
 from hub.db.models.fleet import Webhook, WebhookDelivery
 from hub.domain.webhook_targets import TargetRefused
 from hub.services.audit import audit
-from hub.services.fleet.webhooks import WebhookDispatcher
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 
 @router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
 def create(user: AdminUser, db: SessionDep, rt: RuntimeDep, body: WebhookCreate) -> WebhookCreated:
-    dispatcher: WebhookDispatcher | None = rt.services.get("webhooks")
-    if dispatcher is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "webhooks are not enabled on this hub")
+    dispatcher = get_webhooks(rt)
     try:
         # Deliveries check again (a name may resolve elsewhere later); this catches mistakes now.
         dispatcher.check_target(str(body.url))

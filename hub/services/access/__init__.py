@@ -1,1 +1,1 @@
-"""Door access: groups and weekly schedules deciding who may open which door when; door alerts."""
+"""Door access: groups and weekly schedules deciding who may open which door when."""

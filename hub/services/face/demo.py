@@ -9,24 +9,20 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from hub.db.models.attendance import ShiftRow
 from hub.db.models.people import Employee
 from hub.db.session import transaction
+from hub.services.context import FeatureContext
 from hub.services.face.enrolment import EnrolmentError, enrol
-from hub.services.face.service import FaceService
-
-if TYPE_CHECKING:
-    from hub.runtime import HubRuntime
+from hub.services.face.service import FACE
 
 log = logging.getLogger(__name__)
 
+# ../shared/datasets/faces beside the repository (hub/services/face/demo.py is 4 levels below it).
 DATASET = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "faces"
-if not DATASET.is_dir():
-    DATASET = Path("/work/shared/datasets/faces")
 
 
 class _PacedFolder:
@@ -48,13 +44,13 @@ class _PacedFolder:
         self._closed.set()
 
 
-def seed_face_demo(rt: HubRuntime, *, dataset: Path | None = None) -> None:
-    folder = dataset or DATASET
-    face: FaceService | None = rt.services.get("face")
+def seed_face_demo(ctx: FeatureContext) -> None:
+    folder = ctx.settings.demo_face_dataset or DATASET
+    face = ctx.services.find(FACE)
     if face is None or not (folder / "enroll").is_dir():
         log.info("face demo: dataset %s not found; no demo employees enrolled", folder)
         return
-    with transaction(rt.sessions) as s:
+    with transaction(ctx.sessions) as s:
         shift = s.execute(select(ShiftRow).where(ShiftRow.name == "Office day")).scalar_one_or_none()
         if shift is None:
             shift = ShiftRow(name="Office day", start="09:00", end="17:30", tz="UTC", rules={})
@@ -63,7 +59,7 @@ def seed_face_demo(rt: HubRuntime, *, dataset: Path | None = None) -> None:
         shift_id = shift.id
     for person in sorted(p for p in (folder / "enroll").iterdir() if p.is_dir()):
         number = f"DEMO-{person.name}"
-        with transaction(rt.sessions) as s:
+        with transaction(ctx.sessions) as s:
             if s.execute(select(Employee.id).where(Employee.employee_no == number)).first():
                 continue  # seeded on an earlier run
             emp = Employee(employee_no=number, name=person.name.replace("_", " ").title(), department="Demo",
@@ -72,19 +68,19 @@ def seed_face_demo(rt: HubRuntime, *, dataset: Path | None = None) -> None:
             s.flush()
             emp_id = emp.id
         try:
-            enrol(sessions=rt.sessions, engine=face.engine, gallery=face.gallery, employee_id=emp_id,
+            enrol(sessions=ctx.sessions, engine=face.engine, gallery=face.gallery, employee_id=emp_id,
                   photos=[p.read_bytes() for p in sorted(person.iterdir()) if p.is_file()], actor="demo",
                   photo_dir=None)
         except (EnrolmentError, OSError) as exc:
             log.warning("face demo: could not enrol %s: %s", person.name, exc)
-    _start_face_terminals(rt, folder)
+    _start_face_terminals(ctx, folder)
 
 
-def _start_face_terminals(rt: HubRuntime, folder: Path) -> None:
+def _start_face_terminals(ctx: FeatureContext, folder: Path) -> None:
     from firmware_sim.fleet import SimFleet
 
-    fleets = [SimFleet(broker_url=rt.broker_url, doors=1, printboxes=0, seed=11 + i, heartbeat_s=10,
-                       workdir=rt.settings.data_dir / "sim-face", id_prefix=f"face-{mode}-", face_mode=mode)
+    fleets = [SimFleet(broker_url=ctx.broker_url, doors=1, printboxes=0, seed=11 + i, heartbeat_s=10,
+                       workdir=ctx.settings.data_dir / "sim-face", id_prefix=f"face-{mode}-", face_mode=mode)
               for i, mode in enumerate(("edge", "thin"))]
 
     def run() -> None:
@@ -94,9 +90,9 @@ def _start_face_terminals(rt: HubRuntime, folder: Path) -> None:
             for door in fleet.doors:
                 if door.face is not None:
                     face, camera = door.face, _PacedFolder(folder / "probe", every_s=15)
-                    rt.stoppers.append(camera.close)
+                    ctx.on_stop(camera.close)
                     threading.Thread(target=face.run, args=(camera,), daemon=True, name="demo-camera").start()
 
     for fleet in fleets:
-        rt.stoppers.append(fleet.stop)
+        ctx.on_stop(fleet.stop)
     threading.Thread(target=run, daemon=True, name="demo-face-terminals").start()

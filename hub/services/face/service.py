@@ -1,4 +1,4 @@
-"""``FaceService``: the face feature's state for routes and MQTT handlers (``rt.services["face"]``)."""
+"""``FaceService``: the face feature's state for routes and MQTT handlers (``services.get(FACE)``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from hub.services.face.gallery import FaceGallery
 from hub.services.face.recognition import Recognizer
 from hub.services.face.snapshots import SnapshotStore
 from hub.services.face.workers import FaceWorkerPool
+from hub.services.keys import ServiceKey
 
 
 @dataclass
@@ -39,6 +40,9 @@ class FaceService:
         with self._cooldown_lock:
             return self.cooldown.should_record(employee_id, now=time.monotonic(), scope=device_id,
                                                cooldown_s=cooldown_s)
+
+
+FACE: ServiceKey[FaceService] = ServiceKey("face")
 
 
 def build_face_service(*, sessions: SessionFactory, template_key: bytes, secret: str, data_dir: Path,

@@ -16,7 +16,7 @@ import binascii
 import logging
 import threading
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -33,18 +33,16 @@ from hub.db.models.people import Employee
 from hub.db.session import SessionFactory, transaction
 from hub.domain.biometrics import holds_biometrics, without_biometrics
 from hub.ingest.handlers import RequestRefused, StoredEvent
-from hub.services.access.alerts import raise_alert
 from hub.services.access.rules import may_open
+from hub.services.alerts import Alerts
 from hub.services.attendance.punches import PunchIn, record_punch, record_rejection
 from hub.services.face.service import FaceService
 from hub.services.face.workers import FaceEngineUnavailable
 from hub.services.fleet.config import desired_config
+from hub.services.keys import ServiceKey
 from hub.services.live import LiveFeed
 from protocol.bodies_door import IdentifyRequest, PunchEvent
 from protocol.payloads import DeviceKind, Request
-
-if TYPE_CHECKING:
-    from hub.runtime import HubRuntime
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +53,8 @@ OPEN_FOR_S = 5.0
 
 
 class TerminalHandlers:
-    def __init__(self, *, rt: HubRuntime, face: FaceService, sessions: SessionFactory, live: LiveFeed) -> None:
-        self.rt = rt
+    def __init__(self, *, face: FaceService, sessions: SessionFactory, live: LiveFeed, alerts: Alerts) -> None:
+        self.alerts = alerts
         self.face = face
         self.sessions = sessions
         self.live = live
@@ -167,18 +165,19 @@ class TerminalHandlers:
             self.live.publish("checkin", {"device_id": ev.device_id, "mode": "edge", "employee_id": str(emp_id),
                                           "decision": ACCEPTED, "distance": distance, "punch_recorded": True})
             if access is not None and not access.allowed:
-                raise_alert(self.rt, kind="access_outside_rules", severity="warning", device_id=ev.device_id,
+                self.alerts.raise_quietly(kind="access_outside_rules", severity="warning", device_id=ev.device_id,
                             message=f"terminal opened door {body.door or ev.device_id} for employee {emp_id}, "
                                     f"which the hub's access rules refuse: {access.reason} "
                                     "(the terminal's rules may be out of date)",
-                            data={"event_id": ev.event_id, "employee_id": emp_id, "reason": access.reason},
-                            source_key=f"access:{key}")
+                            details={"event_id": ev.event_id, "employee_id": emp_id, "reason": access.reason},
+                            dedupe_key=f"access:{key}")
         else:
             log.warning("edge punch %s refused: %s", key, problem)
-            raise_alert(self.rt, kind="punch_rejected", severity="warning",
-                        device_id=ev.device_id, message=f"punch refused: {problem}",
-                        data={"event_id": ev.event_id, "claimed_employee_id": body.employee_id},
-                        source_key=f"punch:{key}")
+            # source-keyed: a redelivered event bumps the same alert instead of raising a second one.
+            self.alerts.raise_quietly(kind="punch_rejected", severity="warning",
+                                      device_id=ev.device_id, message=f"punch refused: {problem}",
+                                      details={"event_id": ev.event_id, "claimed_employee_id": body.employee_id},
+                                      dedupe_key=f"punch:{key}")
 
     def _verify_edge(self, s: Any, ev: StoredEvent, body: PunchEvent
                      ) -> tuple[str | None, int | None, float | None, float | None]:
@@ -208,3 +207,6 @@ class TerminalHandlers:
             return (f"reverify_mismatch: hub matched employee {decision.employee_id}, terminal claimed {claimed}",
                     None, None, None)
         return None, claimed, decision.distance, decision.threshold
+
+
+FACE_TERMINALS: ServiceKey[TerminalHandlers] = ServiceKey("face_terminals")

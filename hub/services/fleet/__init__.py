@@ -1,4 +1,4 @@
-"""Fleet administration: provisioning, registry, config, firmware rollouts, alerts and webhooks.
+"""Fleet administration: provisioning, registry, config, firmware rollouts, webhooks.
 
-Other features raise alerts with ``hub.services.fleet.alerts.raise_alert(rt, kind=…, …)``.
+Alerts are not fleet's: every feature raises them through ``hub.services.alerts``.
 """

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,12 +40,9 @@ from hub.domain.rollout_model import (
 )
 from hub.ingest.handlers import StoredEvent
 from hub.services.audit import audit
-from hub.services.fleet.alerts import raise_alert
+from hub.services.context import FeatureContext
 from hub.services.fleet.firmware import FirmwareService
 from protocol.firmware import FirmwareRejected
-
-if TYPE_CHECKING:
-    from hub.runtime import HubRuntime
 
 log = logging.getLogger(__name__)
 ACTIVE = (RolloutState.RUNNING, RolloutState.PAUSED, RolloutState.ROLLING_BACK)
@@ -110,8 +107,8 @@ def rollout_public(row: RolloutRow, runs: list[RolloutDeviceRow] | None = None) 
 
 
 class RolloutDriver:
-    def __init__(self, rt: HubRuntime, firmware: FirmwareService) -> None:
-        self.rt = rt
+    def __init__(self, ctx: FeatureContext, firmware: FirmwareService) -> None:
+        self.ctx = ctx
         self.firmware = firmware
         self._lock = threading.RLock()
 
@@ -119,7 +116,7 @@ class RolloutDriver:
 
     def create(self, *, firmware_id: int, group: str | None, plan: RolloutPlan, actor: str,
                device_ids: list[str] | None = None) -> str:
-        with self._lock, transaction(self.rt.sessions) as s:
+        with self._lock, transaction(self.ctx.sessions) as s:
             art = s.get(FirmwareArtifact, firmware_id)
             if art is None:
                 raise LookupError(f"no firmware {firmware_id}")
@@ -189,7 +186,7 @@ class RolloutDriver:
             log.info("firmware event from %s ignored: %s", ev.device_id, exc)
 
     def tick(self) -> None:
-        with self.rt.sessions() as s:
+        with self.ctx.sessions() as s:
             ids = list(s.execute(select(RolloutRow.id).where(
                 RolloutRow.state.in_([st.value for st in ACTIVE]))).scalars())
         for rid in ids:
@@ -202,7 +199,7 @@ class RolloutDriver:
 
     def _step(self, rollout_id: str, fn: Callable[[Rollout], Step], *, actor: str, action: str | None = None) -> None:
         with self._lock:
-            with transaction(self.rt.sessions) as s:
+            with transaction(self.ctx.sessions) as s:
                 row, r = _load(s, rollout_id)
                 step = fn(r)
                 if not step.transitions and not step.actions and action is None:
@@ -225,7 +222,7 @@ class RolloutDriver:
                 issuer = actor if action is not None else f"hub (rollout by {row.created_by})"
                 signed = _Signed(art.id, manifest, signature, row.kind, issuer)
             self._carry_out(rollout_id, step, signed)
-        self.rt.live.publish("rollout", {"id": rollout_id, "state": step.rollout.state.value,
+        self.ctx.live.publish("rollout", {"id": rollout_id, "state": step.rollout.state.value,
                                          "stage": step.rollout.stage, "reason": step.rollout.reason})
 
     def _carry_out(self, rollout_id: str, step: Step, art: _Signed) -> None:
@@ -248,12 +245,12 @@ class RolloutDriver:
                         ttl)
             elif isinstance(act, Abort):
                 # An offline device must not get the aborted version when it comes back.
-                canceled = self.rt.commands.cancel_pending(
+                canceled = self.ctx.commands.cancel_pending(
                     name="update_firmware", where=lambda args: args.get("rollout_id") == rollout_id,
                     reason=f"rollout {rollout_id} aborted before the device got the update")
                 if canceled:
                     log.info("rollout %s aborted: %d undelivered updates canceled", rollout_id, canceled)
-                raise_alert(self.rt, kind="rollout_aborted", severity="critical",
+                self.ctx.alerts.raise_(kind="rollout_aborted", severity="critical",
                             message=f"rollout {rollout_id} to {step.rollout.target_version} aborted: {act.reason}",
                             details={"rollout_id": rollout_id}, dedupe_key=f"rollout_aborted:{rollout_id}")
             elif isinstance(act, Complete):
@@ -261,7 +258,7 @@ class RolloutDriver:
 
     def _send(self, device_id: str, name: str, args: dict[str, Any], ttl: float) -> None:
         try:
-            self.rt.commands.send(device_id=device_id, name=name, args=args, ttl_s=ttl,
+            self.ctx.commands.send(device_id=device_id, name=name, args=args, ttl_s=ttl,
                                   ack_timeout_s=min(ttl, 600), created_by="hub:rollout")
         except Exception as exc:  # a revoked device must not stop the others; the timeout counts it
             log.warning("rollout command %s to %s not sent: %s", name, device_id, exc)

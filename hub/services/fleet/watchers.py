@@ -4,7 +4,6 @@ devices refused for acting beyond their kind."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 
@@ -12,19 +11,16 @@ from hub.db.models.core import Device
 from hub.db.models.fleet import FleetDevice
 from hub.db.session import transaction
 from hub.ingest.handlers import DeviceChange, DeviceRefusal, StoredEvent
-from hub.services.fleet.alerts import raise_alert, resolve_key
+from hub.services.context import FeatureContext
 from hub.services.fleet.provisioning import ensure_fleet_row
-
-if TYPE_CHECKING:
-    from hub.runtime import HubRuntime
 
 PRINTER_FAULT_STATES = frozenset({"stopped", "error", "offline"})
 DOOR_ALERTS = {"forced_open": ("door_forced_open", "critical"), "held_open": ("door_held_open", "warning")}
 
 
 class Watchers:
-    def __init__(self, rt: HubRuntime) -> None:
-        self.rt = rt
+    def __init__(self, ctx: FeatureContext) -> None:
+        self.ctx = ctx
         self._printer_faults: set[str] = set()
         # Devices with an open offline alert; kept in memory so the (frequent) online changes of a
         # large fleet cost no database round trip. Loaded once from the table (hub restarts).
@@ -32,15 +28,15 @@ class Watchers:
 
     def _alerted_ids(self) -> set[str]:
         if self._alerted is None:
-            with self.rt.sessions() as s:
+            with self.ctx.sessions() as s:
                 self._alerted = set(s.execute(select(FleetDevice.device_id).where(
                     FleetDevice.offline_alerted.is_(True))).scalars())
         return self._alerted
 
     def offline_check(self, now: datetime | None = None) -> list[str]:
         now = now or datetime.now(UTC)
-        cutoff = now - timedelta(seconds=self.rt.settings.alert_offline_after_s)
-        with transaction(self.rt.sessions) as s:
+        cutoff = now - timedelta(seconds=self.ctx.settings.alert_offline_after_s)
+        with transaction(self.ctx.sessions) as s:
             rows = s.execute(select(Device.id, Device.last_seen).outerjoin(
                 FleetDevice, FleetDevice.device_id == Device.id).where(
                 Device.online.is_(False), Device.revoked.is_(False), Device.last_seen < cutoff,
@@ -51,7 +47,7 @@ class Watchers:
         for device_id, last_seen in rows:
             assert last_seen is not None  # filtered by the query
             minutes = (now - last_seen).total_seconds() / 60
-            raise_alert(self.rt, kind="device_offline", severity="warning", device_id=device_id,
+            self.ctx.alerts.raise_(kind="device_offline", severity="warning", device_id=device_id,
                         message=f"{device_id} has been offline for {minutes:.1f} min",
                         details={"last_seen": last_seen.isoformat()})
         return [r[0] for r in rows]
@@ -60,15 +56,15 @@ class Watchers:
         if not change.online or change.device_id not in self._alerted_ids():
             return
         self._alerted_ids().discard(change.device_id)
-        with transaction(self.rt.sessions) as s:
+        with transaction(self.ctx.sessions) as s:
             fleet = s.get(FleetDevice, change.device_id)
             if fleet is None or not fleet.offline_alerted:
                 return
             fleet.offline_alerted = False
-        resolve_key(self.rt, f"device_offline:{change.device_id}", by="hub:online")
+        self.ctx.alerts.resolve_key(f"device_offline:{change.device_id}", by="hub:online")
 
     def printer_check(self) -> None:
-        with self.rt.sessions() as s:
+        with self.ctx.sessions() as s:
             rows = s.execute(select(Device.id, Device.reported_state).where(
                 Device.kind == "print_box", Device.revoked.is_(False))).all()
         faults: dict[str, tuple[str, dict[str, object]]] = {}
@@ -78,24 +74,24 @@ class Watchers:
                     faults[f"printer_error:{device_id}:{p.get('name')}"] = (device_id, p)
         for key, (device_id, p) in faults.items():
             if key not in self._printer_faults:
-                raise_alert(self.rt, kind="printer_error", severity="warning", device_id=device_id,
+                self.ctx.alerts.raise_(kind="printer_error", severity="warning", device_id=device_id,
                             message=f"printer {p.get('name')} on {device_id} is {p.get('state')}: "
                                     f"{p.get('message') or 'no message'}",
                             details={"printer": p}, dedupe_key=key)
         for key in self._printer_faults - faults.keys():
-            resolve_key(self.rt, key, by="hub:printer-ok")
+            self.ctx.alerts.resolve_key(key, by="hub:printer-ok")
         self._printer_faults = set(faults)
 
     def on_door_event(self, ev: StoredEvent) -> None:
         hit = DOOR_ALERTS.get(str(ev.data.get("action")))
         if hit is not None:
             kind, severity = hit
-            raise_alert(self.rt, kind=kind, severity=severity, device_id=ev.device_id,
+            self.ctx.alerts.raise_(kind=kind, severity=severity, device_id=ev.device_id,
                         message=f"door {ev.data.get('door', 'main')} at {ev.device_id}: {ev.data.get('action')}",
                         details={"event_id": ev.event_id, "device_ts": ev.device_ts.isoformat()})
 
     def on_alarm_event(self, ev: StoredEvent) -> None:
-        raise_alert(self.rt, kind=f"alarm_{ev.data.get('code', 'unknown')}"[:48],
+        self.ctx.alerts.raise_(kind=f"alarm_{ev.data.get('code', 'unknown')}"[:48],
                     severity=str(ev.data.get("severity", "warning")), device_id=ev.device_id,
                     message=str(ev.data.get("message") or ev.data.get("code")),
                     details={"event_id": ev.event_id, **dict(ev.data.get("details") or {})})
@@ -105,7 +101,7 @@ class Watchers:
         face gallery): a compromised or misconfigured device, for an admin to look at. One open
         alert per device and cause; repeats bump its count."""
         severity = "critical" if refused.code == "kind_change" else "warning"
-        raise_alert(self.rt, kind=f"device_{refused.code}"[:48], severity=severity, device_id=refused.device_id,
+        self.ctx.alerts.raise_(kind=f"device_{refused.code}"[:48], severity=severity, device_id=refused.device_id,
                     message=f"{refused.device_id} ({refused.kind}) refused: {refused.message}",
                     details={"what": refused.what, "kind": refused.kind},
                     dedupe_key=f"device_{refused.code}:{refused.device_id}:{refused.what}")

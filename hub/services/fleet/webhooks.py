@@ -31,6 +31,7 @@ from hub.db.models.fleet import Webhook, WebhookDelivery
 from hub.db.session import SessionFactory, transaction
 from hub.domain.webhook_targets import AllowList, TargetRefused
 from hub.services.fleet.webhook_targets import Resolver, resolve_target, system_resolver
+from hub.services.keys import ServiceKey
 
 log = logging.getLogger(__name__)
 
@@ -204,3 +205,6 @@ class WebhookDispatcher:
             else:
                 d.next_attempt_at = datetime.now(UTC) + timedelta(
                     seconds=self.retry_base_s * 2 ** (d.attempts - 1))
+
+
+WEBHOOKS: ServiceKey[WebhookDispatcher] = ServiceKey("webhooks")

@@ -1,9 +1,9 @@
-"""Print alerts go through the hub's one alert store (``hub.services.fleet.alerts.raise_alert``).
+"""Print alerts go through the hub's one alert store (``hub.services.alerts.Alerts``).
 
 A printer fault is keyed ``printer_error:{box}:{queue}``, the same key the fleet's printer watcher
 uses for the state the box reports, so the print registry and the fleet watcher bump one open alert
 instead of raising two; the box itself reports faults only as state (no ``alarm`` events), so there
-is no third source. Alerts are raised after the caller's transaction committed (``raise_alert``
+is no third source. Alerts are raised after the caller's transaction committed (``Alerts.raise_``
 opens its own), so callers collect ``PendingAlert``s and hand them to ``raise_pending``.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db.models.fleet import Alert
-from hub.services.fleet.alerts import raise_alert, resolve_key
+from hub.services.alerts import Alerts
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,12 @@ def job_alert(*, kind: str, job_id: str, box_id: str | None, queue: str | None, 
                         details={"code": code or kind, "queue": queue, "job_id": job_id})
 
 
-def raise_pending(rt: Any, alerts: list[PendingAlert]) -> list[PendingAlert]:
+def raise_pending(store: Alerts, alerts: list[PendingAlert]) -> list[PendingAlert]:
     """Raise each alert; returns those that could not be stored (the caller retries them)."""
     failed: list[PendingAlert] = []
     for a in alerts:
         try:
-            raise_alert(rt, kind=a.kind, severity=a.severity, device_id=a.box_id, message=a.message,
+            store.raise_(kind=a.kind, severity=a.severity, device_id=a.box_id, message=a.message,
                         details=a.details, dedupe_key=a.dedupe_key)
         except Exception:
             log.exception("print alert %s could not be stored", a.dedupe_key)
@@ -67,8 +67,8 @@ def raise_pending(rt: Any, alerts: list[PendingAlert]) -> list[PendingAlert]:
     return failed
 
 
-def resolve_printer(rt: Any, *, box_id: str, queue: str) -> None:
-    resolve_key(rt, printer_key(box_id, queue), by="print:printer-ok")
+def resolve_printer(store: Alerts, *, box_id: str, queue: str) -> None:
+    store.resolve_key(printer_key(box_id, queue), by="print:printer-ok")
 
 
 def alert_public(a: Alert) -> dict[str, Any]:

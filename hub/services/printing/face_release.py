@@ -5,7 +5,7 @@ Print trusts only punches the face feature recorded (``punches`` rows, ``source=
 terminal's punch is the hub's own decision and an edge terminal's is recorded only after the hub
 re-verified the reported encoding. It never acts on the employee id an edge terminal claims in its
 event (that handler may run before the re-verification). Identification is the face feature's
-(``rt.services["face"].recognizer``); print holds no biometric data of its own.
+(``services.find(FACE).recognizer``); print holds no biometric data of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 
 from hub.db.models.attendance import PunchRow
 from hub.db.models.printing import ReleaseStation
+from hub.services.face.service import FACE
+from hub.services.keys import Services
 from hub.services.printing.jobs import PrintRefused
 from hub.services.printing.release import ReleaseService
 
@@ -56,16 +58,15 @@ class FaceReleaseWatcher:
         return released
 
 
-def identify_employee(rt: Any, image: bytes) -> int:
-    face = rt.services.get("face")
-    recognizer = getattr(face, "recognizer", None)
-    if recognizer is None:
+def identify_employee(services: Services, image: bytes) -> int:
+    face = services.find(FACE)
+    if face is None:
         raise PrintRefused(503, "face recognition is not enabled on this hub; release with a PIN or QR code")
     from facecore.images import ImageError
     from hub.services.face.workers import FaceEngineUnavailable
 
     try:
-        decision = recognizer.identify(image).decision
+        decision = face.recognizer.identify(image).decision
     except ImageError as exc:
         raise PrintRefused(422, f"the photo could not be read: {exc}") from exc
     except FaceEngineUnavailable as exc:
@@ -75,8 +76,9 @@ def identify_employee(rt: Any, image: bytes) -> int:
     return int(decision.employee_id)
 
 
-def release_by_face(rt: Any, release: ReleaseService, *, terminal_id: str, image: bytes) -> dict[str, Any]:
-    employee_id = identify_employee(rt, image)
+def release_by_face(services: Services, release: ReleaseService, *, terminal_id: str, image: bytes
+                    ) -> dict[str, Any]:
+    employee_id = identify_employee(services, image)
     released = release.release_for_employee(terminal_id=terminal_id, employee_id=employee_id)
     return {"employee_id": employee_id, "job_ids": released,
             "message": f"{len(released)} job(s) released" if released else "no held jobs for you here"}

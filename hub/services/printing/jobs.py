@@ -26,6 +26,7 @@ from hub.domain import print_quota
 from hub.domain.print_jobs import TERMINAL, InvalidTransition, JobEvent, JobSnapshot, JobState, apply
 from hub.printing.documents import DocumentError, page_count_for_ranges, prepare_document
 from hub.services.commands import CommandRejected
+from hub.services.context import FeatureContext
 from hub.services.printing import quota, registry
 from hub.services.printing.upload import Upload
 from protocol.bodies_print import PrintJobArgs, PrintOptionsBody
@@ -59,10 +60,10 @@ def owner_key(p: Principal) -> str:
 
 
 class JobService:
-    def __init__(self, rt: Any) -> None:
-        self.rt = rt
-        self.sessions = rt.sessions
-        self.root = Path(rt.settings.data_dir) / "print"
+    def __init__(self, ctx: FeatureContext) -> None:
+        self.ctx = ctx
+        self.sessions = ctx.sessions
+        self.root = Path(ctx.settings.data_dir) / "print"
         self.files = self.root / "files"
         self.tmp = self.root / "tmp"
         self.files.mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,7 @@ class JobService:
         try:
             doc = prepare_document(src=upload.path, filename=upload.filename or "document",
                                    content_type=upload.content_type, dst_dir=self.files,
-                                   max_image_pixels=self.rt.settings.print_max_image_pixels)
+                                   max_image_pixels=self.ctx.settings.print_max_image_pixels)
         except DocumentError as exc:
             raise PrintRefused(_DOC_STATUS.get(exc.code, 422), exc.message, exc.code) from exc
         try:
@@ -124,7 +125,7 @@ class JobService:
                                         reason=f"{pages} pages", details={}))
             if req.hold:
                 self._transition(session, job, JobEvent.HOLD, reason="waiting for release at the printer")
-        self.rt.live.publish("print_job", {"id": job.id, "state": job.state})
+        self.ctx.live.publish("print_job", {"id": job.id, "state": job.state})
         if not req.hold:
             self.dispatch(job.id)
         return self.get(job.id) or job
@@ -154,7 +155,7 @@ class JobService:
         session.add(PrintJobHistory(job_id=job.id, at=now, from_state=entry.from_state.value,
                                     to_state=new_state.value, event=event.value, reason=reason,
                                     details=dict(details or {})))
-        self.rt.live.publish("print_job", {"id": job.id, "state": job.state, "reason": reason})
+        self.ctx.live.publish("print_job", {"id": job.id, "state": job.state, "reason": reason})
         return True
 
     def transition(self, job_id: str, event: JobEvent, *, reason: str = "",
@@ -172,10 +173,10 @@ class JobService:
     # --- offers ---------------------------------------------------------------------------
 
     def offer_args(self, job: PrintJob) -> PrintJobArgs:
-        expires = int(time.time()) + self.rt.settings.print_url_ttl_s
+        expires = int(time.time()) + self.ctx.settings.print_url_ttl_s
         path = FILES_PATH + job.id
-        url = f"{self.rt.settings.base_url.rstrip('/')}{path}?" + sign_url_path(
-            path, secret=self.rt.settings.secret(), expires_at=expires)
+        url = f"{self.ctx.settings.base_url.rstrip('/')}{path}?" + sign_url_path(
+            path, secret=self.ctx.settings.secret(), expires_at=expires)
         return PrintJobArgs.model_validate({
             "job_id": job.id, "url": url, "sha256": job.sha256, "size": job.size, "filename": job.filename,
             "queue": job.queue, "options": job.options, "hold": False, "owner": job.owner_name or None})
@@ -199,8 +200,8 @@ class JobService:
             job.command_id = uuid.uuid4().hex
             box, cmd_id = job.box_id, job.command_id
         try:
-            self.rt.commands.send(device_id=box, name="print_job", args=args.model_dump(mode="json"),
-                                  ttl_s=self.rt.settings.print_url_ttl_s, ack_timeout_s=30,
+            self.ctx.commands.send(device_id=box, name="print_job", args=args.model_dump(mode="json"),
+                                  ttl_s=self.ctx.settings.print_url_ttl_s, ack_timeout_s=30,
                                   created_by="print", command_id=cmd_id)
         except CommandRejected as exc:
             log.warning("print job %s: cannot offer to %s: %s", job_id, box, exc)
@@ -222,7 +223,7 @@ class JobService:
             box = job.box_id if was in ("queued", "sent", "printing") else None
         if box:
             try:
-                self.rt.commands.send(device_id=box, name="cancel_print_job", args={"job_id": job_id},
+                self.ctx.commands.send(device_id=box, name="cancel_print_job", args={"job_id": job_id},
                                       ttl_s=24 * 3600, ack_timeout_s=30, created_by=by)
             except CommandRejected as exc:
                 log.warning("cancel of %s could not reach %s: %s", job_id, box, exc)

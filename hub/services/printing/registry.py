@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from hub.db.models.core import Device
 from hub.db.models.printing import Printer
-from hub.db.session import transaction
+from hub.db.session import SessionFactory, transaction
 from hub.domain.print_jobs import printer_fault
-from hub.services.printing import alerts
+from hub.services.alerts import Alerts
+from hub.services.printing import alerts as print_alerts
 from hub.services.printing.alerts import PendingAlert, raise_pending, resolve_printer
 
 _MESSAGES = {
@@ -34,12 +35,12 @@ def _reported(dev: Device) -> list[dict[str, Any]]:
     return [p for p in printers or [] if isinstance(p, dict) and isinstance(p.get("name"), str)]
 
 
-def sync_printers(rt: Any) -> None:
+def sync_printers(*, sessions: SessionFactory, alerts: Alerts) -> None:
     """Fold each box's reported queues into ``printers``; alert when a queue enters or leaves a fault."""
     now = datetime.now(UTC)
     raised: list[tuple[tuple[str, str], str | None, PendingAlert]] = []
     cleared: list[tuple[str, str]] = []
-    with transaction(rt.sessions) as session:
+    with transaction(sessions) as session:
         devices = session.execute(select(Device).where(Device.kind == "print_box")).scalars().all()
         rows = {(p.box_id, p.queue): p for p in session.execute(select(Printer)).scalars()}
         seen: set[tuple[str, str]] = set()
@@ -62,17 +63,17 @@ def sync_printers(rt: Any) -> None:
             if key not in seen and row.present:
                 row.present = False
                 row.updated_at = now
-    # After the commit (raise_alert opens its own transaction); a failed raise is retried next tick.
-    failed = {a.dedupe_key for a in raise_pending(rt, [a for _, _, a in raised])}
+    # After the commit (raising opens its own transaction); a failed raise is retried next tick.
+    failed = {a.dedupe_key for a in raise_pending(alerts, [a for _, _, a in raised])}
     for key, previous, a in raised:
         if a.dedupe_key in failed:
-            _forget(rt, key, previous)
+            _forget(sessions, key, previous)
     for box_id, queue in cleared:
-        resolve_printer(rt, box_id=box_id, queue=queue)
+        resolve_printer(alerts, box_id=box_id, queue=queue)
 
 
-def _forget(rt: Any, key: tuple[str, str], previous: str | None) -> None:
-    with transaction(rt.sessions) as session:
+def _forget(sessions: SessionFactory, key: tuple[str, str], previous: str | None) -> None:
+    with transaction(sessions) as session:
         row = session.get(Printer, key)
         if row is not None:
             row.alert = previous
@@ -93,7 +94,7 @@ def _update(row: Printer, rep: dict[str, Any], now: datetime) -> PendingAlert | 
     pending = None
     if decision.alert != row.alert:
         if decision.alert is not None:
-            pending = alerts.printer_fault(
+            pending = print_alerts.printer_fault(
                 box_id=row.box_id, queue=row.queue, code=decision.alert,
                 message=f"{row.queue} on {row.box_id}: {_MESSAGES.get(decision.alert, decision.alert)}"
                         f"{' (' + row.message + ')' if row.message else ''}; jobs wait until it is fixed",

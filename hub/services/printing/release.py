@@ -29,18 +29,18 @@ log = logging.getLogger(__name__)
 class ReleaseService:
     def __init__(self, jobs: JobService) -> None:
         self.jobs = jobs
-        self.rt = jobs.rt
+        self.ctx = jobs.ctx
         self.sessions = jobs.sessions
-        self.pins = PinService(sessions=jobs.sessions, settings=jobs.rt.settings, on_denied=self._denied)
+        self.pins = PinService(sessions=jobs.sessions, settings=jobs.ctx.settings, on_denied=self._denied)
 
     def _denied(self, action: str, box_id: str, reason: str, employee_no: str) -> None:
         # Aggregated per box and window, like refused logins: attempts come from anyone at a printer.
-        note_denied(self.rt, action=action, source=f"device:{box_id}", reason=reason, username=employee_no)
+        note_denied(self.ctx.services, action=action, source=f"device:{box_id}", reason=reason, username=employee_no)
 
     # --- QR -------------------------------------------------------------------------------
 
     def qr_code(self, job_id: str) -> str:
-        return release_code(secret=self.rt.settings.secret(), job_id=job_id)
+        return release_code(secret=self.ctx.settings.secret(), job_id=job_id)
 
     # --- release at a box -----------------------------------------------------------------
 
@@ -57,7 +57,7 @@ class ReleaseService:
                              "no jobs are waiting for you at this printer").model_dump()
 
     def _release_qr(self, device_id: str, code: str, queue: str | None) -> dict[str, Any]:
-        job_id = job_of_release_code(secret=self.rt.settings.secret(), code=code)
+        job_id = job_of_release_code(secret=self.ctx.settings.secret(), code=code)
         if job_id is None:
             raise RequestRefused("this QR code is not a valid release code")
         with self.sessions() as session:

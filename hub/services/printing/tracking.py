@@ -40,7 +40,7 @@ _IN_BOX = (JobState.QUEUED.value, JobState.SENT.value, JobState.PRINTING.value)
 class JobTracker:
     def __init__(self, jobs: JobService) -> None:
         self.jobs = jobs
-        self.rt = jobs.rt
+        self.ctx = jobs.ctx
         self.sessions = jobs.sessions
 
     # --- box reports ----------------------------------------------------------------------
@@ -85,12 +85,12 @@ class JobTracker:
                 alerts.append(job_alert(kind=JOB_FAILED, job_id=job.id, box_id=job.box_id, queue=job.queue,
                                         code=body.error_code,
                                         message=f"print job {job.filename!r} failed: {reason or body.error_code}"))
-        raise_pending(self.rt, alerts)
+        raise_pending(self.ctx.alerts, alerts)
         if retry_later:
             log.info("print job %s will be offered again (%s)", body.job_id, body.error_code)
 
     def on_ack(self, device_id: str, name: str, ack: CommandAck) -> None:
-        cmd = self.rt.commands.get(ack.command_id)
+        cmd = self.ctx.commands.get(ack.command_id)
         job_id = (cmd.args or {}).get("job_id") if cmd is not None else None
         if not job_id:
             return
@@ -132,7 +132,7 @@ class JobTracker:
 
     def tick(self, now: datetime | None = None) -> None:
         """Re-offer what boxes did not take (with backoff), expire holds, time out stuck jobs."""
-        s = self.rt.settings
+        s = self.ctx.settings
         now = now or datetime.now(UTC)
         base = timedelta(seconds=s.print_redeliver_after_s)
         to_dispatch: list[str] = []
@@ -167,15 +167,15 @@ class JobTracker:
                     if job.box_id:
                         to_cancel.append((job.box_id, job.id))
         # Commands and alerts open their own transactions: never while this one holds the write lock.
-        raise_pending(self.rt, alerts)
+        raise_pending(self.ctx.alerts, alerts)
         for job_id in to_dispatch:
             self.jobs.dispatch(job_id)
         for box, job_id in to_cancel:
-            self.rt.commands.send(device_id=box, name="cancel_print_job", args={"job_id": job_id},
+            self.ctx.commands.send(device_id=box, name="cancel_print_job", args={"job_id": job_id},
                                   ttl_s=24 * 3600, created_by="print-watchdog")
 
     def _stuck(self, session: Any, job: PrintJob) -> PendingAlert:
-        secs = self.rt.settings.print_stuck_after_s
+        secs = self.ctx.settings.print_stuck_after_s
         self.jobs._transition(session, job, JobEvent.FAILED, reason=f"no progress for {secs:g}s; timed out")
         job.error_code = "stuck"
         return job_alert(kind=JOB_STUCK, job_id=job.id, box_id=job.box_id, queue=job.queue,
@@ -183,7 +183,7 @@ class JobTracker:
 
     def retention(self, now: datetime | None = None) -> int:
         """Delete job files ``print_retention_days`` after the job ended; returns how many."""
-        cutoff = (now or datetime.now(UTC)) - timedelta(days=self.rt.settings.print_retention_days)
+        cutoff = (now or datetime.now(UTC)) - timedelta(days=self.ctx.settings.print_retention_days)
         with transaction(self.sessions) as session:
             rows = session.execute(select(PrintJob).where(
                 PrintJob.state.in_([t.value for t in TERMINAL]), PrintJob.finished_at <= cutoff,
