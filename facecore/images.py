@@ -36,7 +36,7 @@ def open_image(source: bytes | str | Path | BinaryIO, *, max_pixels: int) -> Ima
     """Open an image and check its pixel count from the header alone: no pixel is decoded yet.
 
     The one place for the decompression-bomb rule (face photos here, print images in
-    hub.printing.documents): a 21 KB PNG can declare 13,300×13,300 pixels, 1.7 GB once converted.
+    hub.services.printing.documents): a 21 KB PNG can declare 13,300×13,300 pixels, 1.7 GB once converted.
     Raises ImageError (empty, not_an_image, corrupt_image, too_many_pixels).
     """
     if isinstance(source, bytes):

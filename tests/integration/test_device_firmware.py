@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devices.runtime import DeviceAgent
-from hub.fleet.firmware_signing import (
+from hub.security.firmware_signing import (
     FirmwareManifest,
     RollbackAuthorisation,
     generate_private_key,

@@ -21,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.runtime import DeviceAgent, RequestTimeout, UnknownEventType
 from devices.runtime.transport import parse_broker_url
-from hub.fleet.firmware_signing import (
+from hub.security.firmware_signing import (
     FirmwareManifest,
     RollbackAuthorisation,
     generate_private_key,

@@ -12,8 +12,8 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 from reportlab.pdfgen import canvas
 
-from hub.printing import documents
-from hub.printing.documents import DocumentError, inspect_pdf, prepare_document
+from hub.services.printing import documents
+from hub.services.printing.documents import DocumentError, inspect_pdf, prepare_document
 from tests.support.hostile import palette_png_bomb
 
 

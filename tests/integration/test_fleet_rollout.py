@@ -19,7 +19,7 @@ from firmware_sim.adapters import FirmwareFaults
 from firmware_sim.fleet import SimFleet
 from hub.db.models.core import AuditLog
 from hub.db.models.fleet import FirmwareArtifact
-from hub.fleet.firmware_signing import (
+from hub.security.firmware_signing import (
     LEGACY_DIGEST_PREFIX,
     FirmwareManifest,
     generate_private_key,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.fleet.firmware_signing import (
+from hub.security.firmware_signing import (
     LEGACY_DIGEST_PREFIX,
     SigningKeyError,
     generate_private_key,

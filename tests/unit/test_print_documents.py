@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject
 
-from hub.printing.documents import DocumentError, inspect_pdf, prepare_document
+from hub.services.printing.documents import DocumentError, inspect_pdf, prepare_document
 
 
 def _pdf(*, pages: int, padding_mb: int = 0, password: str | None = None) -> bytes:

@@ -16,7 +16,7 @@ from hub.domain.print_quota import (
     period_of,
     sheets,
 )
-from hub.printing.documents import page_count_for_ranges, parse_page_ranges
+from hub.services.printing.documents import page_count_for_ranges, parse_page_ranges
 
 
 def test_pages_are_range_times_copies_and_duplex_does_not_matter() -> None:

@@ -30,8 +30,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from hub.domain.attendance.corrections import MissedPunchRequest, RequestState, to_punch
 from hub.domain.attendance.fmt import fmt_dur, fmt_ts
+from hub.domain.attendance.intervals import Presence, build_presence
 from hub.domain.attendance.models import DayRecord, DayStatus, Holiday, Punch, Shift, require_aware
-from hub.domain.attendance.presence import Presence, build_presence
 from hub.domain.attendance.shifts import ShiftWindow, assign_work_date, elapsed, window_for
 
 _ZERO = timedelta(0)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hub.auth.tokens import sign_url_path
 from hub.db.models.fleet import FirmwareArtifact
 from hub.db.session import SessionFactory, transaction
-from hub.fleet.firmware_signing import (
+from hub.security.firmware_signing import (
     FirmwareManifest,
     FirmwareRejected,
     RollbackAuthorisation,

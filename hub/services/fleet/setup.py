@@ -9,8 +9,8 @@ from typing import Any
 from hub.db.session import transaction
 from hub.domain.failure_limit import FailureLimiter
 from hub.domain.webhook_targets import AllowList
-from hub.fleet.firmware_signing import load_or_create_private_key
 from hub.ingest.handlers import StoredEvent
+from hub.security.firmware_signing import load_or_create_private_key
 from hub.services.audit import audit
 from hub.services.auth_audit import note_denied
 from hub.services.context import FeatureContext

@@ -24,10 +24,10 @@ from hub.db.models.printing import PrintJob, PrintJobHistory
 from hub.db.session import transaction
 from hub.domain import print_quota
 from hub.domain.print_jobs import TERMINAL, InvalidTransition, JobEvent, JobSnapshot, JobState, apply
-from hub.printing.documents import DocumentError, page_count_for_ranges, prepare_document
 from hub.services.commands import CommandRejected
 from hub.services.context import FeatureContext
 from hub.services.printing import quota, registry
+from hub.services.printing.documents import DocumentError, page_count_for_ranges, prepare_document
 from hub.services.printing.upload import Upload
 from protocol.bodies_print import PrintJobArgs, PrintOptionsBody
 

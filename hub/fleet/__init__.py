@@ -1,1 +1,0 @@
-"""Fleet adapters: firmware signing and storage."""

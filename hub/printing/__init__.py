@@ -1,1 +1,0 @@
-"""Print adapters on the hub side: document checks and conversion (``documents``)."""
