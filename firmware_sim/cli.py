@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ import click
 from devices.cli_options import tls_from_options, tls_options
 from devices.door_terminal.cli import run_until_signal
 from firmware_sim.adapters import FirmwareFaults
+from firmware_sim.face_demo import start_face_terminals
 from firmware_sim.fleet import SimFleet
 from firmware_sim.scenarios import SCENARIOS, ScenarioRunner
 
@@ -38,11 +40,14 @@ from firmware_sim.scenarios import SCENARIOS, ScenarioRunner
               help="Trouble on a timer: printers running out of paper, devices losing the network (repeatable).")
 @click.option("--scenario-every-s", type=click.FloatRange(min=1), default=60.0, show_default=True,
               help="Mean time between scenario strikes.")
+@click.option("--face-dataset", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also run an edge and a thin face terminal whose cameras walk through DIR/probe (the demo).")
 @tls_options
 def sim(doors: int, printboxes: int, broker_url: str, seed: int, workdir: Path | None, events_per_s: float,
         id_offset: int, heartbeat_s: float, username: str | None, password: str | None, firmware_key: str | None,
         firmware_failure_rate: float, firmware_fail: tuple[str, ...], scenarios: tuple[str, ...],
-        scenario_every_s: float, ca_file: Path | None, cert_file: Path | None, key_file: Path | None) -> None:
+        scenario_every_s: float, face_dataset: Path | None, ca_file: Path | None, cert_file: Path | None,
+        key_file: Path | None) -> None:
     """Run N simulated door terminals and print boxes against a broker."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tmp = None
@@ -58,11 +63,17 @@ def sim(doors: int, printboxes: int, broker_url: str, seed: int, workdir: Path |
             fail_ids=set(firmware_fail), failure_rate=firmware_failure_rate, seed=seed))
     runner = ScenarioRunner(fleet, scenarios, every_s=scenario_every_s, seed=seed)
 
+    stop_faces: list[Callable[[], None]] = []
+
     def start() -> None:
         fleet.start()
         runner.start()
+        if face_dataset is not None:
+            stop_faces.append(start_face_terminals(broker_url=broker_url, dataset=face_dataset, workdir=workdir))
 
     def stop() -> None:
+        for stop_face in stop_faces:
+            stop_face()
         runner.stop()
         fleet.stop()
 

@@ -18,6 +18,7 @@ from hub.api.app import create_app, ensure_admin, warm_face_engine
 from hub.broker.embedded import BrokerStartError, port_is_free
 from hub.features import FEATURES
 from hub.runtime import HubRuntime, build_runtime
+from hub.services.face.demo import demo_face_dataset
 from hub.settings import Settings
 
 log = logging.getLogger("officehub.demo")
@@ -66,7 +67,7 @@ def run_demo(settings: Settings, *, doors: int, printboxes: int, seed: int) -> i
     def announce() -> None:
         nonlocal fleet
         fleet = start_sim_fleet(broker_url=rt.broker_url, doors=doors, printboxes=printboxes, seed=seed,
-                                workdir=settings.data_dir / "sim")
+                                workdir=settings.data_dir / "sim", face_dataset=demo_face_dataset(settings))
         while not server.started and not server.should_exit:
             threading.Event().wait(0.1)
         if server.started:
@@ -85,13 +86,15 @@ def run_demo(settings: Settings, *, doors: int, printboxes: int, seed: int) -> i
     return 0
 
 
-def start_sim_fleet(*, broker_url: str, doors: int, printboxes: int, seed: int, workdir: Path
-                    ) -> subprocess.Popen[bytes]:
+def start_sim_fleet(*, broker_url: str, doors: int, printboxes: int, seed: int, workdir: Path,
+                    face_dataset: Path | None = None) -> subprocess.Popen[bytes]:
+    """``face_dataset``: also an edge and a thin face terminal walking through its probe photos."""
     workdir.mkdir(parents=True, exist_ok=True)
+    faces = ["--face-dataset", str(face_dataset)] if face_dataset is not None else []
     return subprocess.Popen(
         [sys.executable, "-m", "firmware_sim", "--broker", broker_url, "--doors", str(doors),
-         "--printboxes", str(printboxes), "--seed", str(seed), "--workdir", str(workdir), "--heartbeat-s", "10"],
-        stdin=subprocess.DEVNULL)
+         "--printboxes", str(printboxes), "--seed", str(seed), "--workdir", str(workdir), "--heartbeat-s", "10",
+         *faces], stdin=subprocess.DEVNULL)
 
 
 def stop_sim_fleet(fleet: subprocess.Popen[bytes]) -> None:

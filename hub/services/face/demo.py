@@ -1,13 +1,10 @@
 """Demo data for face check-in: the five dataset people as employees on a day shift, enrolled from
-their photos, plus two face terminals (one edge, one thin) whose simulated cameras slowly walk
-through the probe photos, so the console shows live check-ins. Skipped when the dataset is absent."""
+their photos. Skipped when the dataset is absent. The demo's face terminals (cameras walking
+through the probe photos) run in the simulator's process: ``firmware_sim.face_demo``."""
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,6 +15,7 @@ from hub.db.session import transaction
 from hub.services.context import FeatureContext
 from hub.services.face.enrolment import EnrolmentError, enrol
 from hub.services.face.service import FACE
+from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -25,30 +23,18 @@ log = logging.getLogger(__name__)
 DATASET = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "faces"
 
 
-class _PacedFolder:
-    """Probe photos one every ``every_s`` seconds, in a loop (a person walking up now and then)."""
-
-    def __init__(self, folder: Path, every_s: float) -> None:
-        self.files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".jpg", ".png"})
-        self.every_s = every_s
-        self._closed = threading.Event()
-
-    def frames(self) -> Iterator[Path]:
-        while self.files and not self._closed.wait(self.every_s):
-            for f in self.files:
-                if self._closed.wait(self.every_s):
-                    return
-                yield f
-
-    def close(self) -> None:
-        self._closed.set()
+def demo_face_dataset(settings: Settings) -> Path | None:
+    """The demo's face photos (enrol + probe), or None when the dataset is not beside the repository."""
+    folder = settings.demo_face_dataset or DATASET
+    return folder if (folder / "enroll").is_dir() and (folder / "probe").is_dir() else None
 
 
 def seed_face_demo(ctx: FeatureContext) -> None:
-    folder = ctx.settings.demo_face_dataset or DATASET
+    folder = demo_face_dataset(ctx.settings)
     face = ctx.services.find(FACE)
-    if face is None or not (folder / "enroll").is_dir():
-        log.info("face demo: dataset %s not found; no demo employees enrolled", folder)
+    if face is None or folder is None:
+        log.info("face demo: dataset %s not found; no demo employees enrolled",
+                 ctx.settings.demo_face_dataset or DATASET)
         return
     with transaction(ctx.sessions) as s:
         shift = s.execute(select(ShiftRow).where(ShiftRow.name == "Office day")).scalar_one_or_none()
@@ -73,26 +59,3 @@ def seed_face_demo(ctx: FeatureContext) -> None:
                   photo_dir=None)
         except (EnrolmentError, OSError) as exc:
             log.warning("face demo: could not enrol %s: %s", person.name, exc)
-    _start_face_terminals(ctx, folder)
-
-
-def _start_face_terminals(ctx: FeatureContext, folder: Path) -> None:
-    from firmware_sim.fleet import SimFleet
-
-    fleets = [SimFleet(broker_url=ctx.broker_url, doors=1, printboxes=0, seed=11 + i, heartbeat_s=10,
-                       workdir=ctx.settings.data_dir / "sim-face", id_prefix=f"face-{mode}-", face_mode=mode)
-              for i, mode in enumerate(("edge", "thin"))]
-
-    def run() -> None:
-        time.sleep(2.0)  # let the hub subscribe first
-        for fleet in fleets:
-            fleet.start()
-            for door in fleet.doors:
-                if door.face is not None:
-                    face, camera = door.face, _PacedFolder(folder / "probe", every_s=15)
-                    ctx.on_stop(camera.close)
-                    threading.Thread(target=face.run, args=(camera,), daemon=True, name="demo-camera").start()
-
-    for fleet in fleets:
-        ctx.on_stop(fleet.stop)
-    threading.Thread(target=run, daemon=True, name="demo-face-terminals").start()
