@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +13,8 @@ from hub.broker.embedded import EmbeddedBroker
 from hub.db.migrate import upgrade
 from hub.db.session import SessionFactory, make_engine, make_session_factory
 from hub.ingest.handlers import DeviceChange, HandlerRegistry
-from hub.ingest.mqtt_client import HubMqtt, RawMessage
+from hub.ingest.inbox import BoundedInbox
+from hub.ingest.mqtt_client import HubMqtt
 from hub.ingest.processor import EventProcessor
 from hub.ingest.store import ACK_STATES, BatchOutcome
 from hub.ingest.writer import IngestWriter
@@ -38,7 +38,7 @@ class HubRuntime:
     sessions: SessionFactory
     registry: HandlerRegistry
     live: LiveFeed
-    inbox: queue.SimpleQueue[RawMessage]
+    inbox: BoundedInbox
     mqtt: HubMqtt
     writer: IngestWriter
     processor: EventProcessor
@@ -92,7 +92,8 @@ def build_runtime(settings: Settings, *, migrate: bool = True,
         broker_url = broker.url
     registry = HandlerRegistry()
     live = LiveFeed()
-    inbox: queue.SimpleQueue[RawMessage] = queue.SimpleQueue()
+    inbox = BoundedInbox(max_messages=settings.ingest_inbox_max_messages,
+                         max_bytes=int(settings.ingest_inbox_max_mb * 1024 * 1024))
     password = settings.broker_password.get_secret_value() if settings.broker_password else None
     mqtt = HubMqtt(url=broker_url, client_id=settings.hub_client_id, inbox=inbox,
                    username=settings.broker_username, password=password,
