@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from dataclasses import dataclass
 
@@ -74,7 +73,6 @@ def event_key(topic: str, payload: bytes) -> tuple[str, bytes]:
 
 @dataclass
 class InboxStats:
-    accepted: int = 0
     collapsed: int = 0          # re-sends of an event already held
     refused_events: int = 0     # the device keeps them and sends again
     dropped_other: int = 0      # non-event messages past the headroom
@@ -96,11 +94,17 @@ class BoundedInbox:
         self.max_bytes = max_bytes
         self._other_max_messages = max_messages + max(1, int(max_messages * other_headroom))
         self._other_max_bytes = max_bytes + max(1, int(max_bytes * other_headroom))
-        self._q: queue.SimpleQueue[RawMessage] = queue.SimpleQueue()
-        self._lock = threading.Lock()
+        # Each entry carries its key and size, so releasing it computes nothing again.
+        self._q: queue.SimpleQueue[tuple[RawMessage, tuple[str, bytes] | None, int]] = queue.SimpleQueue()
         self._keys: set[tuple[str, bytes]] = set()
-        self._count = 0
-        self._bytes = 0
+        # No lock on this hot path: each counter has one writer (``_in_*``: the MQTT thread in
+        # ``offer``; ``_out_*``: the writer thread in ``done``), and under the GIL an int store or a
+        # set add/discard of str/bytes tuples is atomic. A reader may see the backlog one batch behind.
+        self._in_count = self._in_bytes = 0
+        self._out_count = self._out_bytes = 0
+        # Taken by the writer (``get``) and not released yet (``done``): writer thread only.
+        self._taken_keys: list[tuple[str, bytes]] = []
+        self._taken_count = self._taken_bytes = 0
         self.stats = InboxStats()
         self._last_refusal = 0.0
         self._last_log = 0.0
@@ -109,32 +113,33 @@ class BoundedInbox:
     # MQTT thread --------------------------------------------------------------------------------
     def offer(self, msg: RawMessage) -> bool:
         """Hold ``msg`` for the writer; False when it was refused or collapsed into one already held."""
-        size = len(msg.payload) + len(msg.topic) + MESSAGE_OVERHEAD_BYTES
-        key = event_key(msg.topic, msg.payload) if is_events_topic(msg.topic) else None
-        with self._lock:
-            if key is not None:
-                if key in self._keys:
-                    self.stats.collapsed += 1
-                    return False
-                max_count, max_bytes = self.max_messages, self.max_bytes
-            else:
-                max_count, max_bytes = self._other_max_messages, self._other_max_bytes
-            # An empty inbox takes any one message, so a single large one is never refused forever.
-            if self._count and (self._count >= max_count or self._bytes + size > max_bytes):
-                self._refuse(event=key is not None)
+        topic, payload = msg.topic, msg.payload
+        size = len(payload) + len(topic) + MESSAGE_OVERHEAD_BYTES
+        count = self._in_count - self._out_count
+        held = self._in_bytes - self._out_bytes
+        # An empty inbox takes any one message, so a single large one is never refused forever.
+        key: tuple[str, bytes] | None = None
+        if is_events_topic(topic):
+            key = event_key(topic, payload)
+            if key in self._keys:
+                self.stats.collapsed += 1
                 return False
-            if key is not None:
-                self._keys.add(key)
-            self._count += 1
-            self._bytes += size
-            self.stats.accepted += 1
-            if self._count > self.stats.high_water:
-                self.stats.high_water = self._count
-        self._q.put(msg)
+            if count and (count >= self.max_messages or held + size > self.max_bytes):
+                self._refuse(event=True)
+                return False
+            self._keys.add(key)
+        elif count and (count >= self._other_max_messages or held + size > self._other_max_bytes):
+            self._refuse(event=False)
+            return False
+        self._in_count += 1
+        self._in_bytes += size
+        if count >= self.stats.high_water:
+            self.stats.high_water = count + 1
+        self._q.put((msg, key, size))
         return True
 
     def _refuse(self, *, event: bool) -> None:
-        # Called with the lock held; logs at most every few seconds, whatever the message rate.
+        # Logs at most every few seconds, whatever the message rate.
         if event:
             self.stats.refused_events += 1
         else:
@@ -146,7 +151,7 @@ class BoundedInbox:
             log.warning("ingest inbox full (%d messages, %.1f MiB held; limits %d, %.1f MiB): refused %d "
                         "message(s) since the last report (devices keep refused events and send them again); "
                         "totals: %d events refused, %d other messages dropped",
-                        self._count, self._bytes / 2**20, self.max_messages, self.max_bytes / 2**20,
+                        self.backlog, self.backlog_bytes / 2**20, self.max_messages, self.max_bytes / 2**20,
                         self._unlogged, self.stats.refused_events, self.stats.dropped_other)
             self._last_log = now
             self._unlogged = 0
@@ -154,33 +159,41 @@ class BoundedInbox:
     # writer thread ------------------------------------------------------------------------------
     def get(self, timeout: float) -> RawMessage:
         """The oldest message; ``queue.Empty`` after ``timeout`` seconds."""
-        return self._q.get(timeout=timeout)
+        return self._taken(self._q.get(timeout=timeout))
 
     def get_nowait(self) -> RawMessage:
-        return self._q.get_nowait()
+        return self._taken(self._q.get_nowait())
+
+    def _taken(self, entry: tuple[RawMessage, tuple[str, bytes] | None, int]) -> RawMessage:
+        msg, key, size = entry
+        if key is not None:
+            self._taken_keys.append(key)
+        self._taken_count += 1
+        self._taken_bytes += size
+        return msg
 
     def empty(self) -> bool:
         """Nothing waiting to be taken (messages taken but not ``done`` do not count)."""
         return self._q.empty()
 
-    def done(self, batch: list[RawMessage]) -> None:
-        """Release messages taken with ``get`` once their batch is stored (or given up)."""
-        keys = [event_key(m.topic, m.payload) for m in batch if is_events_topic(m.topic)]
-        size = sum(len(m.payload) + len(m.topic) for m in batch) + MESSAGE_OVERHEAD_BYTES * len(batch)
-        with self._lock:
-            self._keys.difference_update(keys)
-            self._count -= len(batch)
-            self._bytes -= size
+    def done(self) -> None:
+        """Release every message taken with ``get`` so far, once their batch is stored (or given up):
+        until then they count against the bound and re-sends of them are collapsed."""
+        self._keys.difference_update(self._taken_keys)
+        self._taken_keys = []
+        self._out_bytes += self._taken_bytes
+        self._out_count += self._taken_count
+        self._taken_count = self._taken_bytes = 0
 
     # observers ----------------------------------------------------------------------------------
     @property
     def backlog(self) -> int:
         """Messages held: waiting, plus taken by the writer and not stored yet."""
-        return self._count
+        return self._in_count - self._out_count
 
     @property
     def backlog_bytes(self) -> int:
-        return self._bytes
+        return self._in_bytes - self._out_bytes
 
     def refusing(self, *, within_s: float = 10.0) -> bool:
         """Whether the inbox refused a message in the last ``within_s`` seconds."""

@@ -131,7 +131,7 @@ class IngestWriter:
                 try:
                     self.process(raw)
                 finally:
-                    self.inbox.done(raw)
+                    self.inbox.done()
 
     def process(self, raw: list[RawMessage]) -> BatchOutcome | None:
         """Store, ack and hand on one batch; None when the writer stopped during a database outage

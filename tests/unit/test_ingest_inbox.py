@@ -43,7 +43,7 @@ def test_events_past_the_bound_are_refused_and_taken_again_once_a_batch_is_store
     assert batch == msgs[:3]
     # Taken but not stored yet: still held, still counted.
     assert inbox.backlog == 3 and not inbox.offer(msgs[3])
-    inbox.done(batch)
+    inbox.done()
     assert inbox.backlog == 0 and inbox.backlog_bytes == 0
     assert inbox.offer(msgs[3]) and inbox.offer(msgs[4])
     assert inbox.stats.high_water == 3
@@ -55,10 +55,10 @@ def test_a_resent_event_is_collapsed_while_held_even_in_the_writers_hands() -> N
     assert inbox.offer(first)
     for _ in range(50):  # a device re-sending its window while the database is down
         assert not inbox.offer(RawMessage(first.topic, first.payload, False, datetime.now(UTC)))
-    batch = take_all(inbox)
+    assert take_all(inbox) == [first]
     assert not inbox.offer(first)  # the writer holds it (retrying): still collapsed
     assert inbox.backlog == 1 and inbox.stats.collapsed == 51
-    inbox.done(batch)
+    inbox.done()
     assert inbox.offer(first)  # stored and released: a later re-send is taken (the store dedupes it)
 
 
@@ -84,7 +84,8 @@ def test_other_messages_get_headroom_then_are_dropped() -> None:
     assert inbox.offer(heartbeat_msg("d1")) and inbox.offer(heartbeat_msg("d2"))
     assert not inbox.offer(heartbeat_msg("d3"))
     assert inbox.stats.dropped_other == 1 and inbox.stats.refused_events == 1
-    inbox.done(take_all(inbox))
+    take_all(inbox)
+    inbox.done()
     assert inbox.backlog == 0
 
 
@@ -93,7 +94,8 @@ def test_the_byte_bound_holds_but_one_large_message_always_fits_an_empty_inbox()
     inbox = BoundedInbox(max_messages=1000, max_bytes=20_000)
     assert inbox.offer(big)  # alone in the inbox: taken although over the byte bound
     assert not inbox.offer(event_msg("d1", seq=2, pad=30_000))
-    inbox.done(take_all(inbox))
+    take_all(inbox)
+    inbox.done()
     small = [event_msg("d1", seq=i, pad=1000) for i in range(30)]
     accepted = sum(inbox.offer(m) for m in small)
     assert 10 < accepted < 30 and inbox.backlog_bytes <= 20_000
