@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import queue
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -14,7 +13,8 @@ from hub.db.migrate import upgrade
 from hub.db.session import SessionFactory, make_engine, make_session_factory
 from hub.feature import Feature
 from hub.ingest.handlers import DeviceChange, HandlerRegistry
-from hub.ingest.mqtt_client import HubMqtt, RawMessage
+from hub.ingest.inbox import BoundedInbox
+from hub.ingest.mqtt_client import HubMqtt
 from hub.ingest.processor import EventProcessor
 from hub.ingest.store import ACK_STATES, BatchOutcome
 from hub.ingest.writer import IngestWriter
@@ -41,7 +41,7 @@ class HubRuntime:
     sessions: SessionFactory
     registry: HandlerRegistry
     live: LiveFeed
-    inbox: queue.SimpleQueue[RawMessage]
+    inbox: BoundedInbox
     mqtt: HubMqtt
     writer: IngestWriter
     processor: EventProcessor
@@ -104,7 +104,8 @@ def build_runtime(settings: Settings, *, features: Sequence[Feature], migrate: b
         broker_url = broker.url
     registry = HandlerRegistry()
     live = LiveFeed()
-    inbox: queue.SimpleQueue[RawMessage] = queue.SimpleQueue()
+    inbox = BoundedInbox(max_messages=settings.ingest_inbox_max_messages,
+                         max_bytes=int(settings.ingest_inbox_max_mb * 1024 * 1024))
     password = settings.broker_password.get_secret_value() if settings.broker_password else None
     mqtt = HubMqtt(url=broker_url, client_id=settings.hub_client_id, inbox=inbox,
                    username=settings.broker_username, password=password,

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     device_offline_after_s: float = Field(default=90, ge=5)
     max_payload_bytes: int = Field(default=512 * 1024, ge=1024)
     ingest_batch_max: int = Field(default=2000, ge=1)
+    # Backpressure (hub/ingest/inbox.py): past these the hub refuses new events; devices keep them in
+    # their outbox and send them again. Messages taken by the writer count until they are stored.
+    ingest_inbox_max_messages: int = Field(
+        default=20_000, ge=10, description="Messages held between MQTT and the database before events are refused")
+    ingest_inbox_max_mb: float = Field(
+        default=64, gt=0, description="Memory held between MQTT and the database before events are refused")
     ingest_store_process: bool = Field(
         default=True, description="Validate and store events in a child process (uses a second core)")
     command_default_ttl_s: float = Field(default=60, ge=1)

@@ -111,6 +111,18 @@ def device_subscriptions(device_id: str) -> tuple[str, ...]:
     return (f"{base}/cmd", f"{base}/events/ack", f"{base}/res/+")
 
 
+_EVENTS_TAIL = "/" + Channel.EVENTS.value
+_DEVICES_PREFIX = DEVICES + "/"
+_DEVICES_PREFIX_LEN = len(_DEVICES_PREFIX)
+
+
+def is_events_topic(topic: str) -> bool:
+    """Whether ``topic`` is a device's ``events`` channel, without a full parse: the hub's MQTT
+    thread asks this for every message, so it stays a few string operations."""
+    return (topic.endswith(_EVENTS_TAIL) and topic.startswith(_DEVICES_PREFIX)
+            and topic.count("/", _DEVICES_PREFIX_LEN) == 1)
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedTopic:
     device_id: str

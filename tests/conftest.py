@@ -14,7 +14,7 @@ import pytest
 
 pytest_plugins = ["tests.fixtures.brokers", "tests.fixtures.cups", "tests.fixtures.secure_mosquitto",
                   "tests.fixtures.hub", "tests.fixtures.hub_http", "tests.fixtures.face",
-                  "tests.fixtures.secure_hub", "tests.fixtures.tls"]
+                  "tests.fixtures.secure_hub", "tests.fixtures.tls", "tests.fixtures.postgres_cluster"]
 
 
 def _in_ci() -> bool:

@@ -28,6 +28,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
             cur.close()
 
         return engine
+    # libpq waits forever by default for a server that drops packets: a bounded connect keeps the
+    # ingest's retries and /healthz answering during a network outage.
+    kw.setdefault("connect_args", {"connect_timeout": 10})
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kw)
 
 

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import multiprocessing as mp
 import signal
-import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -39,45 +38,52 @@ class StoreConfig:
     quiet_types: frozenset[str]  # stored but not handed back one by one (no handler, not on the live feed)
 
 
-# The database is away (restart, network, lock): wait and retry. Anything else is a message the
-# database will never take (e.g. a NUL character PostgreSQL refuses in JSON): isolate it instead.
+# The database is away (restart, network, lock): the writer waits and retries. Anything else is a
+# message the database will never take (e.g. a NUL character PostgreSQL refuses in JSON): isolate it.
 TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError, DisconnectionError, SATimeoutError)
 
 
-def store_batch(sessions: SessionFactory, raw: list[RawMessage], cfg: StoreConfig,
-                stop: threading.Event | None = None) -> BatchOutcome:
+class DatabaseUnavailable(Exception):
+    """The database cannot take the batch right now; nothing of it was acked, so devices still hold it."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFailed:
+    """What the store process answers instead of an outcome when the database is away."""
+
+    error: str
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """One short line (the driver's first line, never the statement and its parameters)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    first = lines[0] if lines else ""
+    return f"{orig.__class__.__name__}: {first}"[:300]
+
+
+def store_batch(sessions: SessionFactory, raw: list[RawMessage], cfg: StoreConfig) -> BatchOutcome:
+    """Store one batch; raises ``DatabaseUnavailable`` (the caller retries: it knows the backlog and
+    reports the outage in /healthz, which a store process blocked in a retry loop could not)."""
     items: list[Accepted | Rejected] = [classify(m, max_bytes=cfg.max_payload_bytes) for m in raw]
-    return _store_items(sessions, items, cfg, stop)
+    return _store_items(sessions, items, cfg)
 
 
-def _store_items(sessions: SessionFactory, items: list[Accepted | Rejected], cfg: StoreConfig,
-                 stop: threading.Event | None) -> BatchOutcome:
-    delay, attempts = 0.2, 0
-    while True:
-        try:
-            with transaction(sessions) as session:
-                return persist_batch(session, items, handled_types=cfg.handled_types,
-                                     quiet_types=cfg.quiet_types, auto_register=cfg.auto_register)
-        except TRANSIENT_DB_ERRORS as exc:
-            # Nothing was acked, so devices still hold these events: keep trying until the database
-            # is back rather than dropping the batch.
-            attempts += 1
-            log.error("ingest: storing a batch of %d failed (%s); retrying in %.1fs", len(items),
-                      exc.__class__.__name__, delay)
-            if stop is not None and stop.is_set() and attempts > 50:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-        except Exception as exc:
-            if len(items) > 1:  # bisect to find the message the database refuses
-                half = len(items) // 2
-                return _store_items(sessions, items[:half], cfg, stop).merge(
-                    _store_items(sessions, items[half:], cfg, stop))
-            return _poison(sessions, items[0], exc, cfg, stop)
+def _store_items(sessions: SessionFactory, items: list[Accepted | Rejected], cfg: StoreConfig) -> BatchOutcome:
+    try:
+        with transaction(sessions) as session:
+            return persist_batch(session, items, handled_types=cfg.handled_types,
+                                 quiet_types=cfg.quiet_types, auto_register=cfg.auto_register)
+    except TRANSIENT_DB_ERRORS as exc:
+        raise DatabaseUnavailable(describe_db_error(exc)) from exc
+    except Exception as exc:
+        if len(items) > 1:  # bisect to find the message the database refuses
+            half = len(items) // 2
+            return _store_items(sessions, items[:half], cfg).merge(_store_items(sessions, items[half:], cfg))
+        return _poison(sessions, items[0], exc, cfg)
 
 
-def _poison(sessions: SessionFactory, item: Accepted | Rejected, exc: Exception, cfg: StoreConfig,
-            stop: threading.Event | None) -> BatchOutcome:
+def _poison(sessions: SessionFactory, item: Accepted | Rejected, exc: Exception, cfg: StoreConfig) -> BatchOutcome:
     """One message the database refuses: keep it as a dead letter (acked, so not resent forever)."""
     log.error("ingest: the database refuses a message on %s: %s", item.raw.topic, exc)
     event_id = getattr(item.payload, "event_id", None) if isinstance(item, Accepted) else item.ack_event_id
@@ -85,21 +91,23 @@ def _poison(sessions: SessionFactory, item: Accepted | Rejected, exc: Exception,
     rejected = Rejected(item.raw, "store_error", detail,
                         getattr(item, "device_id", None), event_id)
     try:
-        return _store_items(sessions, [rejected], cfg, stop)
+        return _store_items(sessions, [rejected], cfg)
+    except DatabaseUnavailable:
+        raise
     except Exception:
         log.exception("ingest: cannot even dead-letter the message on %s; it stays unacked", item.raw.topic)
         return BatchOutcome()
 
 
 class InProcessStore:
-    def __init__(self, sessions: SessionFactory, cfg: StoreConfig, stop: threading.Event) -> None:
-        self.sessions, self.cfg, self.stop_event = sessions, cfg, stop
+    def __init__(self, sessions: SessionFactory, cfg: StoreConfig) -> None:
+        self.sessions, self.cfg = sessions, cfg
 
     def start(self) -> None:
         pass
 
     def __call__(self, raw: list[RawMessage]) -> BatchOutcome:
-        return store_batch(self.sessions, raw, self.cfg, self.stop_event)
+        return store_batch(self.sessions, raw, self.cfg)
 
     def stop(self) -> None:
         pass
@@ -120,7 +128,12 @@ def _child_main(conn: Connection, cfg: StoreConfig) -> None:
             if batch is None:
                 break
             raw = [RawMessage(*t) for t in batch]
-            conn.send(store_batch(sessions, raw, cfg))
+            result: BatchOutcome | StoreFailed
+            try:
+                result = store_batch(sessions, raw, cfg)
+            except DatabaseUnavailable as exc:
+                result = StoreFailed(str(exc))
+            conn.send(result)
     finally:
         engine.dispose()
 
@@ -148,12 +161,15 @@ class SubprocessStore:
         self._conn = parent
 
     def __call__(self, raw: list[RawMessage]) -> BatchOutcome:
+        """The batch's outcome; raises ``DatabaseUnavailable`` as ``store_batch`` does."""
         payload = [(m.topic, m.payload, m.retain, m.received_at) for m in raw]
         while True:
             assert self._conn is not None
             try:
                 self._conn.send(payload)
-                outcome: BatchOutcome = self._conn.recv()
+                outcome: BatchOutcome | StoreFailed = self._conn.recv()
+                if isinstance(outcome, StoreFailed):
+                    raise DatabaseUnavailable(outcome.error)
                 return outcome
             except (EOFError, OSError, BrokenPipeError) as exc:
                 log.error("ingest store process died (%s); starting a new one and storing the batch again", exc)

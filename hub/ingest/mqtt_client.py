@@ -1,24 +1,28 @@
 """The hub's MQTT session: a paho client whose callbacks only enqueue.
 
 Retained ``hub/state`` with a Will; a persistent session (clean_session=False) so the broker queues
-device traffic while the hub restarts; optional shared subscriptions for several replicas.
+device traffic while the hub restarts; optional shared subscriptions for several replicas. Incoming
+messages go to a bounded inbox that refuses events when full (see ``hub.ingest.inbox`` for why this,
+and not manual PUBACKs or a paused loop, is how the hub holds back).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
 from protocol import topics
 from protocol.broker_tls import TlsSettings, parse_broker_url
 from protocol.payloads import AvailabilityStatus, HubState
+
+if TYPE_CHECKING:
+    from hub.ingest.inbox import BoundedInbox
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ class RawMessage:
 class HubMqtt:
     """Owns the paho client; thread-safe ``publish``; incoming messages go to ``inbox``."""
 
-    def __init__(self, *, url: str, client_id: str, inbox: queue.SimpleQueue[RawMessage],
+    def __init__(self, *, url: str, client_id: str, inbox: BoundedInbox,
                  username: str | None = None, password: str | None = None,
                  share_group: str | None = None, tls: TlsSettings | None = None) -> None:
         self.address = parse_broker_url(url)
@@ -86,7 +90,8 @@ class HubMqtt:
         log.warning("hub disconnected from broker (%s); paho reconnects with backoff", rc)
 
     def _on_message(self, _c: mqtt.Client, _ud: object, msg: mqtt.MQTTMessage) -> None:
-        self.inbox.put(RawMessage(msg.topic, bytes(msg.payload), bool(msg.retain), datetime.now(UTC)))
+        # Never blocks: a full inbox refuses (the device keeps the event), see hub.ingest.inbox.
+        self.inbox.offer(RawMessage(msg.topic, bytes(msg.payload), bool(msg.retain), datetime.now(UTC)))
 
     def _filter(self, topic_filter: str) -> str:
         return f"$share/{self.share_group}/{topic_filter}" if self.share_group else topic_filter

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from hub.db.models.core import Event as EventRow
 from hub.db.session import SessionFactory, transaction
 from hub.ingest.handlers import HandlerRegistry, StoredEvent
+from hub.services.failure_log import FailureLog
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class EventProcessor:
         self._thread = threading.Thread(target=self._run, name="event-processor", daemon=True)
         self.processed = 0
         self.failed = 0
+        self._db_failures = FailureLog(log, "event processor (database unavailable?)")
 
     def start(self) -> None:
         self._thread.start()
@@ -53,9 +55,11 @@ class EventProcessor:
         while not self._stop.is_set():
             try:
                 more = self.run_once()
-            except OperationalError as exc:
-                log.error("event processor: database unavailable (%s); retrying", exc.__class__.__name__)
+            except OperationalError as exc:  # the database is away: retried every 2 s, logged once a minute
+                self._db_failures.failed(exc)
                 more = False
+            else:
+                self._db_failures.ok()
             if not more:
                 self._wake.wait(2.0)
                 self._wake.clear()

@@ -1,5 +1,10 @@
 """The ingest writer: drains the MQTT inbox in batches, stores each batch in one transaction,
-acks stored events to their devices, then hands work to features. Runs on its own thread."""
+acks stored events to their devices, then hands work to features. Runs on its own thread.
+
+While the database is away the writer keeps the batch in hand and retries it with backoff (one
+log line when the outage starts, one every half minute while it lasts, one when it ends); the
+bounded inbox (``hub.ingest.inbox``) holds back the rest. ``health()`` feeds /healthz.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from hub.db.session import SessionFactory
-from hub.ingest.batch_store import InProcessStore, StoreConfig, SubprocessStore
+from hub.ingest.batch_store import DatabaseUnavailable, InProcessStore, StoreConfig, SubprocessStore
 from hub.ingest.classify import Accepted
 from hub.ingest.handlers import HandlerRegistry, RequestRefused
+from hub.ingest.inbox import BoundedInbox
 from hub.ingest.mqtt_client import RawMessage
 from hub.ingest.store import BatchOutcome
 from protocol import payloads as p
@@ -23,6 +31,10 @@ from protocol import topics
 log = logging.getLogger(__name__)
 
 Publish = Callable[..., bool]
+
+RETRY_FIRST_S = 0.2
+RETRY_MAX_S = 5.0
+OUTAGE_LOG_EVERY_S = 30.0
 
 
 @dataclass
@@ -35,8 +47,18 @@ class IngestStats:
     store_retries: int = 0
 
 
+@dataclass
+class DatabaseState:
+    """The database as the writer last saw it (it only learns by storing)."""
+
+    reachable: bool = True
+    down_since: datetime | None = None
+    error: str | None = None
+    outages: int = 0
+
+
 class IngestWriter:
-    def __init__(self, *, inbox: queue.SimpleQueue[RawMessage], sessions: SessionFactory, db_url: str,
+    def __init__(self, *, inbox: BoundedInbox, sessions: SessionFactory, db_url: str,
                  registry: HandlerRegistry, publish: Publish, max_payload_bytes: int, batch_max: int,
                  auto_register: bool, on_stored: Callable[[BatchOutcome], None] | None = None,
                  request_workers: int = 4, linger_s: float = 0.01, store_process: bool = True,
@@ -55,6 +77,8 @@ class IngestWriter:
         self._store: InProcessStore | SubprocessStore | None = None
         self.on_stored = on_stored
         self.stats = IngestStats()
+        self.database = DatabaseState()
+        self._down_at = 0.0  # monotonic start of the current outage
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self._requests = ThreadPoolExecutor(max_workers=request_workers, thread_name_prefix="hub-request")
@@ -66,7 +90,7 @@ class IngestWriter:
                           auto_register=self.auto_register,
                           handled_types=frozenset(t for t, hs in self.registry.events.items() if hs),
                           quiet_types=self.quiet_types)
-        self._store = SubprocessStore(cfg) if self.store_process else InProcessStore(self.sessions, cfg, self._stop)
+        self._store = SubprocessStore(cfg) if self.store_process else InProcessStore(self.sessions, cfg)
         self._store.start()
         self._thread.start()
 
@@ -104,11 +128,17 @@ class IngestWriter:
         while not self._stop.is_set() or not self.inbox.empty():
             raw = self._drain()
             if raw:
-                self.process(raw)
+                try:
+                    self.process(raw)
+                finally:
+                    self.inbox.done()
 
-    def process(self, raw: list[RawMessage]) -> BatchOutcome:
-        assert self._store is not None, "start() the writer first"
-        outcome = self._store(raw)
+    def process(self, raw: list[RawMessage]) -> BatchOutcome | None:
+        """Store, ack and hand on one batch; None when the writer stopped during a database outage
+        (nothing of the batch was acked, so the devices still hold it)."""
+        outcome = self._store_until_done(raw)
+        if outcome is None:
+            return None
         self.stats.batches += 1
         self.stats.messages += len(raw)
         self.stats.events_stored += outcome.stored
@@ -116,6 +146,76 @@ class IngestWriter:
         self.stats.dead_letters += outcome.dead_letters
         self._after_commit(outcome)
         return outcome
+
+    def _store_until_done(self, raw: list[RawMessage]) -> BatchOutcome | None:
+        assert self._store is not None, "start() the writer first"
+        delay = RETRY_FIRST_S
+        last_log = 0.0
+        while True:
+            if self._stop.is_set() and not self.database.reachable:
+                # Stopping during an outage: do not wait out a connect per remaining batch.
+                log.warning("ingest: stopping while the database is unreachable; %d message(s) not stored "
+                            "(not acked: devices send them again)", len(raw))
+                return None
+            try:
+                outcome = self._store(raw)
+            except DatabaseUnavailable as exc:
+                started = self._database_down(str(exc))
+                if self._stop.is_set():
+                    continue  # given up above
+                self.stats.store_retries += 1
+                now = time.monotonic()
+                if started or now - last_log >= OUTAGE_LOG_EVERY_S:
+                    last_log = now
+                    log.error("ingest: database unreachable%s (%s); %d message(s) held in memory (limit %d, "
+                              "new events refused beyond it, devices keep them); retrying every %.0fs at most",
+                              "" if started else f" for {now - self._down_at:.0f}s", exc, self.inbox.backlog,
+                              self.inbox.max_messages, RETRY_MAX_S)
+                self._stop.wait(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+                continue
+            self._database_up()
+            return outcome
+
+    def _database_down(self, error: str) -> bool:
+        """Record the outage; True when it just started."""
+        db = self.database
+        db.error = error
+        if not db.reachable:
+            return False
+        db.reachable, db.down_since, db.outages = False, datetime.now(UTC), db.outages + 1
+        self._down_at = time.monotonic()
+        return True
+
+    def _database_up(self) -> None:
+        db = self.database
+        if db.reachable:
+            return
+        log.warning("ingest: database reachable again after %.1fs; storing the %d message(s) held",
+                    time.monotonic() - self._down_at, self.inbox.backlog)
+        db.reachable, db.down_since, db.error = True, None, None
+
+    def health(self) -> tuple[dict[str, Any], list[str]]:
+        """Figures for /healthz and the reasons the ingest is degraded (empty when it is not)."""
+        db, inbox = self.database, self.inbox
+        refusing = inbox.refusing()
+        info: dict[str, Any] = {
+            "database_reachable": db.reachable, "database_error": db.error,
+            "database_down_since": db.down_since.isoformat() if db.down_since else None,
+            "store_retries": self.stats.store_retries,
+            "backlog": inbox.backlog, "backlog_bytes": inbox.backlog_bytes,
+            "backlog_limit": inbox.max_messages, "backlog_limit_bytes": inbox.max_bytes,
+            "backlog_high_water": inbox.stats.high_water, "refusing": refusing,
+            "refused_events": inbox.stats.refused_events, "dropped_other": inbox.stats.dropped_other,
+            "collapsed_resends": inbox.stats.collapsed,
+        }
+        reasons: list[str] = []
+        if not db.reachable:
+            reasons.append(f"database unreachable since {db.down_since:%Y-%m-%d %H:%M:%S}Z ({db.error})")
+        if not db.reachable or refusing or inbox.backlog >= inbox.max_messages // 2:
+            reasons.append(f"ingest backlog {inbox.backlog} of {inbox.max_messages} messages"
+                           + (", refusing new events (devices keep them and send again)" if refusing else ""))
+        return info, reasons
 
     def _after_commit(self, outcome: BatchOutcome) -> None:
         for device_id, ids in outcome.acks.items():

@@ -6,7 +6,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from hub.services.failure_log import FailureLog
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +19,10 @@ class _Job:
     every_s: float
     fn: Callable[[], object]
     due: float = 0.0
+    failures: FailureLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.failures = FailureLog(log, f"periodic job {self.name}")
 
 
 class Timers:
@@ -43,5 +49,7 @@ class Timers:
                     job.due = now + job.every_s
                     try:
                         job.fn()
-                    except Exception:
-                        log.exception("periodic job %s failed", job.name)
+                    except Exception as exc:
+                        job.failures.failed(exc)
+                    else:
+                        job.failures.ok()

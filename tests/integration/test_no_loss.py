@@ -17,20 +17,10 @@ from hub.runtime import HubRuntime
 from protocol.payloads import Event as EventMsg
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.hub_process import HubProcess
+from tests.support.emitting import emit_paced
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def _emit_paced(fleet: SimFleet, total: int, per_s: float, out: list[EventMsg], done: threading.Event) -> None:
-    agents = fleet.agents
-    start = time.monotonic()
-    for i in range(total):
-        out.append(agents[i % len(agents)].emit("test", {"n": i, "note": "no-loss"}))
-        lag = start + (i + 1) / per_s - time.monotonic()
-        if lag > 0:
-            time.sleep(lag)
-    done.set()
 
 
 def test_hub_sigkill_and_broker_restart_lose_and_double_nothing(own_mosquitto: MosquittoBroker,
@@ -46,7 +36,8 @@ def test_hub_sigkill_and_broker_restart_lose_and_double_nothing(own_mosquitto: M
     done = threading.Event()
     try:
         assert fleet.wait_connected(30)
-        emitter = threading.Thread(target=_emit_paced, args=(fleet, 10_000, 1000.0, sent, done), daemon=True)
+        emitter = threading.Thread(target=emit_paced, args=(fleet,), daemon=True,
+                                   kwargs={"total": 10_000, "per_s": 1000.0, "out": sent, "done": done})
         emitter.start()
         wait_for(lambda: len(sent) >= 2500, what="a quarter of the stream sent")
         hub.kill()                      # crash mid-stream

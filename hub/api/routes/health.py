@@ -21,9 +21,13 @@ def healthz(rt: RuntimeDep) -> dict[str, Any]:
             session.execute(text("SELECT 1"))
     except Exception:
         db_ok = False
+    # The ingest's own view: a database outage seen while storing, and the backlog it holds back.
+    ingest, reasons = rt.writer.health()
+    if not db_ok and rt.writer.database.reachable:  # the writer has not noticed yet (no traffic)
+        reasons.insert(0, "database unreachable")
     face = rt.services.find(FACE)
-    return {"status": "ok" if db_ok else "degraded", "database": db_ok, "mqtt": rt.mqtt.connected,
+    return {"status": "degraded" if reasons else "ok", "reasons": reasons, "database": db_ok,
+            "mqtt": rt.mqtt.connected,
             "ingest": {"events_stored": rt.writer.stats.events_stored,
-                       "dead_letters": rt.writer.stats.dead_letters,
-                       "backlog": rt.inbox.qsize()},
+                       "dead_letters": rt.writer.stats.dead_letters, **ingest},
             "face_engine": face.engine.pool.health() if face is not None else None}

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from hub.db.models.fleet import Webhook, WebhookDelivery
 from hub.db.session import SessionFactory, transaction
 from hub.domain.webhook_targets import AllowList, TargetRefused
+from hub.services.failure_log import FailureLog
 from hub.services.fleet.webhook_targets import Resolver, resolve_target, system_resolver
 from hub.services.keys import ServiceKey
 
@@ -68,6 +69,7 @@ class WebhookDispatcher:
         self.concurrency = concurrency
         self.resolve = resolve
         self._stop = threading.Event()
+        self._failures = FailureLog(log, "webhook delivery pass")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._busy: dict[int, asyncio.Task[None]] = {}  # hook id -> its delivery task
@@ -120,8 +122,10 @@ class WebhookDispatcher:
                 self._wake.clear()
                 try:
                     await self._schedule(client)
-                except Exception:
-                    log.exception("webhook delivery pass failed")
+                except Exception as exc:
+                    self._failures.failed(exc)
+                else:
+                    self._failures.ok()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), 0.5)
             if self._busy:  # each attempt ends within timeout_s
