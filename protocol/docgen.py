@@ -6,6 +6,7 @@ import json
 
 import protocol  # noqa: F401  (registers every body model)
 from protocol.contract import TOPICS
+from protocol.cups_states import CUPS_TO_REPORT, PRINTER_REASON_FAULTS
 from protocol.events import COMMAND_ARGS, EVENT_BODIES, REQUEST_BODIES
 from protocol.firmware import MANIFEST_PREFIX, ROLLBACK_PREFIX
 from protocol.senders import ANY_KIND, EVENT_SENDERS, REQUEST_SENDERS
@@ -57,6 +58,18 @@ older version needs the authorisation too. Versions are ordered as in PEP 440 (`
 `2.0rc1 < 2.0 < 2.0.post1`); see `protocol/versions.py`."""
 
 
+def _cups_section() -> str:
+    jobs = ", ".join(f"`{cups}` → `{ours}`" for cups, ours in CUPS_TO_REPORT.items())
+    faults = ", ".join(f"`{reason}` → `{code}`" for reason, code in sorted(PRINTER_REASON_FAULTS.items()))
+    return f"""
+## CUPS states
+
+A print box reports a CUPS job's `job-state` as the `print_job` event state: {jobs}.
+A printer-state-reasons keyword (its `-error`/`-warning`/`-report` suffix stripped) in a printer's reported
+`reasons` names its fault, the `code` of the hub's printer alert: {faults}. Both tables are in
+`protocol/cups_states.py`."""
+
+
 def render() -> str:
     out = [HEADER, "## Topics\n", "| topic | direction | QoS | retained | payload | purpose |",
            "|---|---|---|---|---|---|"]
@@ -77,6 +90,7 @@ def render() -> str:
             kinds = "any kind" if table[name] == ANY_KIND else ", ".join(sorted(k.value for k in table[name]))
             out.append(f"| {label} `{name}` | {kinds} |")
     out.append(_firmware_section())
+    out.append(_cups_section())
     out.append("\n## Envelopes\n")
     for t in TOPICS:
         out.append(f"### {t.model.__name__} (`{t.pattern}`)\n")

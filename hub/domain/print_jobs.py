@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
+from protocol.cups_states import CUPS_TO_REPORT, PRINTER_REASON_FAULTS, reason_keyword
+
 
 class JobState(StrEnum):
     PENDING = "pending"  # stored, not yet offered to a box
@@ -140,12 +142,7 @@ REPORT_EVENTS: dict[str, JobEvent] = {
     "failed": JobEvent.FAILED, "canceled": JobEvent.CANCEL,
 }
 
-# CUPS job-state → what the box should report. "held" and "pending" both mean "in CUPS, waiting";
-# "stopped" is a printer fault, and the job is still going to print once it is cleared.
-CUPS_TO_REPORT: dict[str, str] = {
-    "pending": "sent", "held": "sent", "processing": "printing", "stopped": "printing",
-    "canceled": "canceled", "aborted": "failed", "completed": "completed",
-}
+# CUPS job-state → what the box reports: ``protocol.cups_states.CUPS_TO_REPORT`` (the box uses it too).
 
 
 def state_for_cups(cups_state: str) -> JobState:
@@ -177,14 +174,7 @@ def hold_expired(job: JobSnapshot, *, now: datetime, ttl: timedelta = DEFAULT_HO
 
 # --- faults and retries -------------------------------------------------------------------
 
-# printer-state-reasons keyword (without -error/-warning/-report) → alert code.
-_FAULTS = {
-    "media-empty": "printer_paper_out", "media-needed": "printer_paper_out",
-    "media-jam": "printer_jam", "door-open": "printer_door_open", "cover-open": "printer_door_open",
-    "toner-empty": "printer_toner_empty", "marker-supply-empty": "printer_toner_empty",
-    "offline": "printer_offline", "connecting-to-device": "printer_offline", "timed-out": "printer_offline",
-    "paused": "printer_queue_paused", "shutdown": "printer_offline",
-}
+# printer-state-reasons keyword → alert code: ``protocol.cups_states.PRINTER_REASON_FAULTS``.
 _OFFLINE = frozenset({"offline", "connecting-to-device", "timed-out", "shutdown"})
 
 
@@ -204,10 +194,10 @@ def printer_fault(*, printer_state: str, reasons: tuple[str, ...] | list[str]) -
     """
     faults = []
     for r in reasons:
-        base = r.removesuffix("-error").removesuffix("-warning").removesuffix("-report")
+        base = reason_keyword(r)
         # "-report" is informational, except the offline family that backends report that way.
-        if base in _FAULTS and (not r.endswith("-report") or base in _OFFLINE):
-            faults.append((_FAULTS[base], r))
+        if base in PRINTER_REASON_FAULTS and (not r.endswith("-report") or base in _OFFLINE):
+            faults.append((PRINTER_REASON_FAULTS[base], r))
     if not faults and printer_state == "stopped":
         faults.append(("printer_stopped", "stopped"))
     if not faults:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hub.domain.print_jobs import (
-    CUPS_TO_REPORT,
     REPORT_EVENTS,
     TERMINAL,
     InvalidTransition,
@@ -24,6 +23,7 @@ from hub.domain.print_jobs import (
     should_retry,
     state_for_cups,
 )
+from protocol.cups_states import CUPS_TO_REPORT
 
 S, E = JobState, JobEvent
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
