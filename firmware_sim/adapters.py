@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devices.print_box.agent import PrinterStatus
+from devices.print_box.ports import PrinterStatus
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 

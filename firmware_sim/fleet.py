@@ -23,6 +23,7 @@ from firmware_sim.adapters import (
     simulated_switch,
 )
 from firmware_sim.print_backend import SimPrintBackend
+from protocol.bodies_door import DoorAction, DoorEvent
 from protocol.broker_tls import TlsSettings
 
 log = logging.getLogger(__name__)
@@ -164,12 +165,13 @@ class SimFleet:
     def total_outbox_depth(self) -> int:
         return sum(a.outbox.depth() for a in self.agents)
 
-    def next_event(self) -> tuple[float, DoorTerminal, str]:
+    def next_event(self) -> tuple[float, DoorTerminal, DoorAction]:
         """The next synthetic door event: (delay before it, door, action), from the seeded rng."""
         assert self.event_interval_s and self.doors
         delay = self.rng.expovariate(1.0 / self.event_interval_s)
         door = self.rng.choice(self.doors)
-        action = self.rng.choices(["opened", "closed", "denied", "held_open"], [45, 45, 8, 2])[0]
+        action = self.rng.choices([DoorAction.OPENED, DoorAction.CLOSED, DoorAction.DENIED, DoorAction.HELD_OPEN],
+                                  [45, 45, 8, 2])[0]
         return delay, door, action
 
     def _events(self) -> None:
@@ -180,6 +182,6 @@ class SimFleet:
             if self._stop.wait(delay):
                 return
             try:
-                door.agent.emit("door", {"action": action, "door": "main", "reason": "sim"})
+                door.agent.emit(DoorEvent(action=action, door="main", reason="sim"))
             except RuntimeError:
                 return  # outbox closed: we are stopping

@@ -13,10 +13,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devices.print_box.agent import PrinterStatus
-from devices.print_box.backend import JobStatus
 from devices.print_box.cups_options import PrintOptions
 from devices.print_box.cups_worker import CupsNotFound, CupsUnavailable
+from devices.print_box.ports import JobStatus, PrinterStatus
 from firmware_sim.adapters import SimulatedPrinter
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 EVENT_BODIES: dict[str, type[BaseModel]] = {}
+EVENT_TYPES: dict[type[BaseModel], str] = {}  # the reverse of EVENT_BODIES: a body model's event type
 REQUEST_BODIES: dict[str, type[BaseModel]] = {}
 COMMAND_ARGS: dict[str, type[BaseModel]] = {}
 
@@ -29,7 +30,13 @@ def _register(registry: dict[str, type[BaseModel]], name: str) -> Callable[[M], 
 
 
 def event_body(event_type: str) -> Callable[[M], M]:
-    return _register(EVENT_BODIES, event_type)
+    register = _register(EVENT_BODIES, event_type)
+
+    def deco(model: M) -> M:
+        EVENT_TYPES[register(model)] = event_type
+        return model
+
+    return deco
 
 
 def request_body(action: str) -> Callable[[M], M]:
@@ -47,6 +54,15 @@ class Body(BaseModel):
 def validate_event_data(event_type: str, data: dict[str, Any]) -> BaseModel:
     """Raise KeyError for an unknown type, pydantic.ValidationError for a bad body."""
     return EVENT_BODIES[event_type].model_validate(data)
+
+
+def event_type_of(model: type[BaseModel]) -> str:
+    """The event type a body model is registered for (``PunchEvent`` → ``"punch"``); KeyError if none."""
+    try:
+        return EVENT_TYPES[model]
+    except KeyError:
+        raise KeyError(f"{model.__name__} is not an event body registered in protocol.events "
+                       f"(known: {sorted(EVENT_BODIES)})") from None
 
 
 # --- bodies shared by every device kind -------------------------------------------------

@@ -18,7 +18,7 @@ from devices.door_terminal.lock import Lock
 from devices.runtime import DeviceAgent, Runtime
 from devices.runtime.executor import TimerHandle
 from facecore.policy import MatchPolicy
-from protocol.bodies_door import DoorAction, OpenDoorArgs
+from protocol.bodies_door import DoorAction, DoorEvent, OpenDoorArgs
 from protocol.broker_tls import TlsSettings
 from protocol.payloads import DeviceKind, utcnow
 
@@ -62,7 +62,7 @@ class DoorTerminal:
         self._camera_lock = threading.Lock()
         self._started = False
         self._apply_door_config(self.agent.state.config)
-        self.agent.fleet.config_hooks.append(self._apply_door_config)
+        self.agent.on_config(self._apply_door_config)
         if self.face is not None:
             stored = self.agent.state.config.get("camera_source")
             if stored:
@@ -71,7 +71,7 @@ class DoorTerminal:
                 except CameraError as exc:  # keep the source it was started with
                     log.warning("%s: stored camera_source not usable: %s", device_id, exc)
             # First: opening the camera is what most often fails, and it fails before changing anything.
-            self.agent.fleet.config_hooks.insert(0, self._apply_camera_config)
+            self.agent.on_config(self._apply_camera_config, first=True)
 
     @property
     def device_id(self) -> str:
@@ -118,14 +118,14 @@ class DoorTerminal:
             self._start_camera()
         log.info("%s: camera switched to %s", self.device_id, spec)
 
-    def check_door(self) -> list[str]:
+    def check_door(self) -> list[DoorAction]:
         """Read the contact once and report forced-open / held-open / closed (returns what it sent)."""
         if self.contact is None:
             return []
         events = self.monitor.observe(now=time.monotonic(), door_open=self.contact.is_door_open(),
                                       unlocked=self.lock.is_open)
         for action in events:
-            self.agent.emit("door", {"action": action, "door": self.door, "reason": "door contact"})
+            self.agent.emit(DoorEvent(action=action, door=self.door, reason="door contact"))
         return events
 
     def _poll_door(self) -> None:
@@ -159,7 +159,7 @@ class DoorTerminal:
         args = OpenDoorArgs.model_validate(raw)
         self.lock.open(args.duration_s)  # raises LockError -> the command is acked "error"
         self._last_opened = utcnow().isoformat()
-        self.agent.emit("door", {"action": DoorAction.OPENED.value, "door": args.door, "reason": args.reason})
+        self.agent.emit(DoorEvent(action=DoorAction.OPENED, door=args.door, reason=args.reason))
         self._publish_live()
         return {"door": args.door, "opened_for_s": args.duration_s}
 

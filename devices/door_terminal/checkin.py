@@ -18,6 +18,7 @@ import io
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,8 @@ from devices.door_terminal.face import FaceSource, Frame
 from devices.door_terminal.face_crop import FaceCropper
 from devices.door_terminal.gallery_store import LocalGallery, drop_employee_rows
 from devices.door_terminal.lock import Lock
-from devices.runtime import DeviceAgent, RequestTimeout
+from devices.runtime.ports import AgentPort
+from devices.runtime.requests import RequestTimeout
 from facecore.images import decode_image, load_image_file
 from facecore.models import MODEL_ID
 from facecore.pipeline import FacePipeline
@@ -46,7 +48,8 @@ from facecore.policy import (
     device_policy_overrides,
 )
 from facecore.schedule import door_admits
-from protocol.bodies_door import DoorAction
+from protocol.bodies_door import DoorAction, DoorEvent, PunchDirectionBody, PunchEvent
+from protocol.events import Body
 from protocol.payloads import ResponseStatus
 
 log = logging.getLogger(__name__)
@@ -69,7 +72,7 @@ class CheckinResult:
 
 
 class FaceCheckin:
-    def __init__(self, *, agent: DeviceAgent, lock: Lock, mode: str, policy: MatchPolicy | None = None,
+    def __init__(self, *, agent: AgentPort, lock: Lock, mode: str, policy: MatchPolicy | None = None,
                  door: str = "main", open_for_s: float = 5.0, direction: str = "AUTO",
                  thin_max_side: int = 1024, thin_crop: bool = True, request_timeout_s: float = 10.0,
                  sync_interval_s: float = 300.0, on_opened: Any = None) -> None:
@@ -94,9 +97,7 @@ class FaceCheckin:
         self._base_policy, self._base_open_for_s = self.policy, open_for_s
         self.offline_punches = True
         self._apply_policy_config(agent.state.config)
-        hooks = getattr(getattr(agent, "fleet", None), "config_hooks", None)
-        if hooks is not None:
-            hooks.append(self._apply_policy_config)
+        agent.on_config(self._apply_policy_config)
         if mode == "edge":
             self.gallery = LocalGallery(folder=agent.workdir, device_id=agent.device_id)
             agent.on_command("sync_gallery", self._cmd_sync)
@@ -210,12 +211,13 @@ class FaceCheckin:
         recorded = False
         if self.cooldown.should_record(who, now=time.monotonic(), scope=self.door):
             assert self.gallery is not None
-            recorded = self._emit("punch", {
-                "device_id": self.agent.device_id, "employee_id": who,
-                "encoding": [float(x) for x in np.asarray(encoding, dtype=np.float32)],
-                "distance": float(d.distance or 0.0), "threshold": d.threshold, "model_id": MODEL_ID,
-                "direction": self.direction, "door": self.door, "gallery_version": self.gallery.version,
-                "face_px": int(face_px), "offline": not self.agent.connected})
+            gallery_version = self.gallery.version
+            recorded = self._emit(lambda: PunchEvent(
+                device_id=self.agent.device_id, employee_id=who,
+                encoding=[float(x) for x in np.asarray(encoding, dtype=np.float32)],
+                distance=float(d.distance or 0.0), threshold=d.threshold, model_id=MODEL_ID,
+                direction=PunchDirectionBody(self.direction), door=self.door, gallery_version=gallery_version,
+                face_px=int(face_px), offline=not self.agent.connected))
         return CheckinResult(ACCEPTED, who, True, d.reason, d.distance, d.threshold, recorded, latency)
 
     def _thin(self, rgb: np.ndarray, start: float, *, stream: bool = False) -> CheckinResult:
@@ -239,17 +241,18 @@ class FaceCheckin:
 
     def _open(self, reason: str, duration: float | None = None) -> None:
         self.lock.open(duration or self.open_for_s)
-        self._emit("door", {"action": DoorAction.OPENED.value, "door": self.door, "reason": reason})
+        self._emit(lambda: DoorEvent(action=DoorAction.OPENED, door=self.door, reason=reason))
         if self._on_opened is not None:
             self._on_opened()
 
-    def _emit(self, type: str, data: dict[str, Any]) -> bool:
+    def _emit(self, build: Callable[[], Body]) -> bool:
         """Report an event; the door has already decided, so a failure here is logged, not raised
-        (a full disk is handled inside the agent; this catches e.g. an outbox closed at shutdown)."""
+        (a full disk is handled inside the agent; this catches e.g. an outbox closed at shutdown).
+        The body is built in here too: a value outside the contract loses the record, not the door."""
         try:
-            self.agent.emit(type, data)
+            self.agent.emit(build())
         except Exception:
-            log.exception("%s: could not record a %s event", self.agent.device_id, type)
+            log.exception("%s: could not record an event", self.agent.device_id)
             return False
         return True
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FORCED_OPEN, HELD_OPEN, CLOSED = "forced_open", "held_open", "closed"
+from protocol.bodies_door import DoorAction
+
+FORCED_OPEN, HELD_OPEN, CLOSED = DoorAction.FORCED_OPEN, DoorAction.HELD_OPEN, DoorAction.CLOSED
 
 
 @dataclass
@@ -22,8 +24,8 @@ class DoorMonitor:
     _alarmed: bool = field(default=False, init=False)
     _held_sent: bool = field(default=False, init=False)
 
-    def observe(self, *, now: float, door_open: bool, unlocked: bool) -> list[str]:
-        events: list[str] = []
+    def observe(self, *, now: float, door_open: bool, unlocked: bool) -> list[DoorAction]:
+        events: list[DoorAction] = []
         if door_open and self._opened_at is None:
             self._opened_at = now
             if not unlocked:

@@ -9,42 +9,22 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
+from devices.print_box.jobs import JobRunner
+from devices.print_box.ports import PrintBackend, PrinterSource, PrinterStatus
 from devices.print_box.queue_names import QueueNames
+from devices.print_box.watchdog import QueueWatchdog
 from devices.runtime import DeviceAgent, Runtime
 from devices.runtime.executor import TimerHandle
 from protocol.broker_tls import TlsSettings
 from protocol.payloads import DeviceKind
 
-if TYPE_CHECKING:
-    from devices.print_box.backend import PrintBackend
-    from devices.print_box.jobs import JobRunner
-    from devices.print_box.watchdog import QueueWatchdog
-
 log = logging.getLogger(__name__)
 
 MODEL = "officehub-printbox"
 FIRMWARE = "0.1.0"
-
-
-@dataclass(frozen=True, slots=True)
-class PrinterStatus:
-    name: str
-    state: str  # idle | printing | stopped | error | offline
-    message: str = ""
-    accepting: bool = True
-    make_model: str = ""
-    reasons: list[str] = field(default_factory=list)  # CUPS printer-state-reasons
-    supplies: list[dict[str, object]] = field(default_factory=list)
-
-
-class PrinterSource(Protocol):
-    def printers(self) -> list[PrinterStatus]:
-        """Current printers; may block briefly (called on a shared worker thread)."""
-        ...
 
 
 class PrintBox:
@@ -68,14 +48,11 @@ class PrintBox:
             self.queue_names.apply(dict(self.agent.state.config.get("print_queues") or {}))
         except (ValueError, TypeError) as exc:
             log.warning("%s: stored print_queues not usable: %s", device_id, exc)
-        self.agent.fleet.config_hooks.append(self._apply_queue_config)
+        self.agent.on_config(self._apply_queue_config)
         self._timer: TimerHandle | None = None
         self.jobs: JobRunner | None = None
         self.watchdog: QueueWatchdog | None = None
         if backend is not None:
-            from devices.print_box.jobs import JobRunner
-            from devices.print_box.watchdog import QueueWatchdog
-
             self.jobs = JobRunner(agent=self.agent, backend=backend, workdir=Path(workdir), poll_s=poll_s,
                                   queue_names=self.queue_names)
             self.watchdog = QueueWatchdog(agent=self.agent, backend=backend, reenable_after_s=watchdog_s)

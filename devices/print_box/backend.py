@@ -1,33 +1,14 @@
-"""What the box needs from a printing system; ``CupsBackend`` is the real one (via ``CupsWorker``)."""
+"""``CupsBackend``: the box's ``PrintBackend`` (``devices.print_box.ports``) on CUPS, via ``CupsWorker``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from devices.print_box.agent import PrinterStatus
 from devices.print_box.cups_options import PrintOptions
 from devices.print_box.cups_worker import CupsError, CupsWorker
+from devices.print_box.ports import JobStatus, PrinterStatus
 from devices.print_box.reachability import ReachabilityProbe, endpoint
-
-
-@dataclass(frozen=True, slots=True)
-class JobStatus:
-    state: str  # CUPS job-state name: pending|held|processing|stopped|canceled|aborted|completed
-    reasons: tuple[str, ...] = ()
-    impressions: int | None = None
-    message: str = ""
-
-
-class PrintBackend(Protocol):
-    def printers(self) -> list[PrinterStatus]: ...
-    def submit(self, *, queue: str, path: Path, title: str, options: PrintOptions) -> int: ...
-    def status(self, job_id: int) -> JobStatus: ...
-    def cancel(self, job_id: int) -> None: ...
-    def find_job(self, title: str) -> int | None: ...
-    def enable(self, queue: str) -> None: ...
-
 
 _STATES = {"processing": "printing"}
 

@@ -11,7 +11,8 @@ import click
 
 from devices.cli_options import tls_from_options, tls_options
 from devices.door_terminal.cli import run_until_signal
-from devices.print_box.agent import PrintBox, PrinterStatus
+from devices.print_box.agent import PrintBox
+from devices.print_box.ports import PrinterStatus
 from devices.print_box.release_panel import ReleasePanel
 from devices.runtime.claim import ClaimFailed, resolve_identity
 

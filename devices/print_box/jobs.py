@@ -17,20 +17,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from devices.print_box.backend import PrintBackend
 from devices.print_box.cups_options import PrintOptions
 from devices.print_box.cups_worker import CupsError, CupsNotFound, CupsUnavailable
 from devices.print_box.ledger import FINAL, JobLedger, LedgerEntry
+from devices.print_box.ports import PrintBackend
 from devices.print_box.queue_names import QueueNames
-from devices.runtime import CommandUnsupported, DeviceAgent
+from devices.runtime.commands import CommandUnsupported
 from devices.runtime.executor import TimerHandle
-from protocol.bodies_print import PendingPrintJobs, PrintJobArgs
+from devices.runtime.ports import AgentPort
+from protocol.bodies_print import BoxJobState, PendingPrintJobs, PrintJobArgs, PrintJobEvent
+from protocol.cups_states import CUPS_TO_REPORT
 
 log = logging.getLogger(__name__)
 
-# CUPS job-state → what we report (the same table as the hub's domain; devices never import hub).
-CUPS_TO_REPORT = {"pending": "sent", "held": "sent", "processing": "printing", "stopped": "printing",
-                  "canceled": "canceled", "aborted": "failed", "completed": "completed"}
 _CHUNK = 1 << 20
 _CATCH_UP_FIRST_S, _CATCH_UP_MAX_S = 5.0, 120.0
 
@@ -45,7 +44,7 @@ DEFAULT_MAX_JOB_MB = 100
 
 
 class JobRunner:
-    def __init__(self, *, agent: DeviceAgent, backend: PrintBackend, workdir: Path, poll_s: float = 1.0,
+    def __init__(self, *, agent: AgentPort, backend: PrintBackend, workdir: Path, poll_s: float = 1.0,
                  download_timeout_s: float = 120, queue_names: QueueNames | None = None) -> None:
         self.agent, self.backend, self.poll_s = agent, backend, poll_s
         self.queue_names = queue_names or QueueNames()
@@ -66,7 +65,7 @@ class JobRunner:
         self.submitted = 0  # CUPS submissions by this process (observable in tests and benches)
         self.max_job_bytes = DEFAULT_MAX_JOB_MB * 1024 * 1024
         self.apply_config(agent.state.config)
-        agent.fleet.config_hooks.append(self.apply_config)
+        agent.on_config(self.apply_config)
         agent.on_command("print_job", self.on_print_job)
         agent.on_command("cancel_print_job", self.on_cancel)
         agent.on_command("release_job", self.on_release)
@@ -314,9 +313,13 @@ class JobRunner:
     def _report(self, job_id: str, state: str) -> None:
         entry = self.ledger.get(job_id)
         if entry is not None:
-            self._emit(job_id, state, cups_job_id=entry.cups_job_id,
-                       reasons=[r for r in entry.reasons.split(",") if r])
+            # ``state`` is read back from the ledger as text: the model checks it is a report state.
+            self.agent.emit(PrintJobEvent.model_validate({
+                "job_id": job_id, "state": state, "cups_job_id": entry.cups_job_id,
+                "reasons": [r for r in entry.reasons.split(",") if r]}))
 
-    def _emit(self, job_id: str, state: str, **fields: Any) -> None:
-        data = {"job_id": job_id, "state": state, **{k: v for k, v in fields.items() if v is not None}}
-        self.agent.emit("print_job", data)
+    def _emit(self, job_id: str, state: BoxJobState, *, cups_job_id: int | None = None,
+              reasons: list[str] | None = None, pages_printed: int | None = None, error_code: str | None = None,
+              message: str = "") -> None:
+        self.agent.emit(PrintJobEvent(job_id=job_id, state=state, cups_job_id=cups_job_id, reasons=reasons or [],
+                                      pages_printed=pages_printed, error_code=error_code, message=message))

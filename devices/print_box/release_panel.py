@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from devices.runtime import DeviceAgent
+from devices.runtime.ports import Requester
 from devices.runtime.requests import RequestTimeout
 from protocol.payloads import ResponseStatus
 
@@ -55,7 +55,7 @@ def parse_line(line: str, *, employee: str | None = None) -> Parsed | None:
 
 
 class ReleasePanel:
-    def __init__(self, *, agent: DeviceAgent, out: TextIO, queue: str | None = None, timeout_s: float = 10,
+    def __init__(self, *, agent: Requester, out: TextIO, queue: str | None = None, timeout_s: float = 10,
                  pin_wait_s: float = 30, clock: Callable[[], float] = time.monotonic) -> None:
         """``queue``: the printer this panel stands at (None: the hub releases to each job's printer)."""
         self.agent, self.out, self.queue, self.timeout_s = agent, out, queue, timeout_s

@@ -10,33 +10,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
 
-from devices.runtime import DeviceAgent
-
-if TYPE_CHECKING:
-    from devices.print_box.agent import PrinterStatus
-    from devices.print_box.backend import PrintBackend
+from devices.print_box.ports import PrintBackend, PrinterStatus
+from devices.runtime.ports import EventSink
+from protocol.cups_states import PRINTER_REASON_FAULTS, reason_keyword
+from protocol.events import LogEvent
 
 log = logging.getLogger(__name__)
 
-# printer-state-reasons keyword (suffix stripped) → fault code (the hub's domain uses the same codes).
-_REASONS = {"paused": "printer_queue_paused", "media-empty": "printer_paper_out", "media-needed": "printer_paper_out",
-            "media-jam": "printer_jam", "door-open": "printer_door_open", "cover-open": "printer_door_open",
-            "toner-empty": "printer_toner_empty", "offline": "printer_offline",
-            "connecting-to-device": "printer_offline", "timed-out": "printer_offline", "shutdown": "printer_offline"}
-
 
 def fault_code(p: PrinterStatus) -> str | None:
+    """The queue's fault (codes shared with the hub's domain); warnings are not faults."""
     for r in p.reasons:
-        base = r.removesuffix("-error").removesuffix("-warning").removesuffix("-report")
-        if base in _REASONS and not r.endswith("-warning"):
-            return _REASONS[base]
+        base = reason_keyword(r)
+        if base in PRINTER_REASON_FAULTS and not r.endswith("-warning"):
+            return PRINTER_REASON_FAULTS[base]
     return "printer_stopped" if p.state in ("stopped", "error") else None
 
 
 class QueueWatchdog:
-    def __init__(self, *, agent: DeviceAgent, backend: PrintBackend, reenable_after_s: float | None) -> None:
+    def __init__(self, *, agent: EventSink, backend: PrintBackend, reenable_after_s: float | None) -> None:
         self.agent, self.backend, self.reenable_after_s = agent, backend, reenable_after_s
         self._faults: dict[str, tuple[str, float]] = {}  # queue → (alarm code, since)
 
@@ -64,4 +57,4 @@ class QueueWatchdog:
 
     def _log(self, level: str, message: str) -> None:
         with contextlib.suppress(RuntimeError):  # outbox closed: the box is stopping
-            self.agent.emit("log", {"level": level, "message": message[:4000]})
+            self.agent.emit(LogEvent(level=level, message=message[:4000]))

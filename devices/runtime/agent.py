@@ -26,13 +26,14 @@ from devices.runtime.executor import Runtime, TimerHandle, default_runtime
 from devices.runtime.fleet import FleetFeatures, heartbeat_from_config
 from devices.runtime.outbox_recovery import open_outbox, recovery_alarm
 from devices.runtime.outbox_writer import OutboxWriter
+from devices.runtime.ports import ConfigHook
 from devices.runtime.requests import RequestBroker
 from devices.runtime.sender import EventSender
 from devices.runtime.session import PahoTransport
 from devices.runtime.transport import Transport, TransportCallbacks, Will
 from protocol import topics
 from protocol.broker_tls import TlsSettings
-from protocol.events import EVENT_BODIES, REQUEST_BODIES
+from protocol.events import REQUEST_BODIES, Body, event_type_of
 from protocol.payloads import (
     Availability,
     AvailabilityStatus,
@@ -116,7 +117,7 @@ class DeviceAgent:
         except ValueError as exc:
             log.warning("%s: ignoring the stored config's heartbeat: %s", device_id, exc)
         if recovery is not None:
-            self.emit("alarm", recovery_alarm(recovery))
+            self.emit(recovery_alarm(recovery))
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -188,21 +189,33 @@ class DeviceAgent:
 
     # --- public API -----------------------------------------------------------------------
 
-    def emit(self, type: str, data: dict[str, Any], *, device_ts: datetime | None = None) -> Event:
+    def emit(self, body: Body, *, device_ts: datetime | None = None) -> Event:
         """Persist the event, then let the sender deliver it (works while offline). While the
         outbox refuses writes (disk full) the event waits in memory and is retried, so callers
-        such as a door decision carry on."""
-        model = EVENT_BODIES.get(type)
-        if model is None:
-            raise UnknownEventType(f"event type {type!r} is not registered in protocol.events "
-                                   f"(known: {sorted(EVENT_BODIES)})")
-        body = model.model_validate(data).model_dump(mode="json")
-        event = self.writer.write(type=type, data=body, device_ts=device_ts, boot_id=self.boot_id)
+        such as a door decision carry on.
+
+        ``body`` is a model registered with ``protocol.events.event_body`` (``PunchEvent(...)``);
+        its class names the event type. It was validated when it was built, so it is not again."""
+        try:
+            event_type = event_type_of(type(body))
+        except KeyError as exc:
+            raise UnknownEventType(exc.args[0]) from None
+        event = self.writer.write(type=event_type, data=body.model_dump(mode="json"), device_ts=device_ts,
+                                  boot_id=self.boot_id)
         self._events_stored()
         return event
 
     def on_command(self, name: str, handler: CommandHandler) -> None:
         self.commands.register(name, handler)
+
+    def on_config(self, hook: ConfigHook, *, first: bool = False) -> None:
+        """Run ``hook`` on every ``apply_config`` (and raise there to refuse the config). ``first``:
+        before the hooks already registered, for the check that fails most often."""
+        hooks = self.fleet.config_hooks
+        if first:
+            hooks.insert(0, hook)
+        else:
+            hooks.append(hook)
 
     def request(self, action: str, data: dict[str, Any], *, timeout: float = 10) -> Response:
         model = REQUEST_BODIES.get(action)

@@ -27,23 +27,23 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from devices.runtime.commands import CommandUnsupported
+from devices.runtime.ports import AgentPort, ConfigHook
 from protocol.bodies_fleet import (
     ApplyConfigArgs,
+    ConfigAppliedEvent,
     FetchLogsArgs,
+    FirmwareEvent,
     RollbackFirmwareArgs,
     UpdateFirmwareArgs,
 )
-from protocol.events import PingArgs, RebootArgs
+from protocol.events import AlarmEvent, PingArgs, RebootArgs
 from protocol.firmware import FirmwareRejected, check_image, public_key_from_b64
 from protocol.firmware_policy import DeviceIdentity, check_install, check_switch_back
-
-if TYPE_CHECKING:
-    from devices.runtime.agent import DeviceAgent
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def heartbeat_from_config(config: dict[str, Any], *, default: float) -> float:
 
 
 class FleetFeatures:
-    def __init__(self, agent: DeviceAgent, *, log_lines: int = 2000) -> None:
+    def __init__(self, agent: AgentPort, *, log_lines: int = 2000) -> None:
         self.agent = agent
         self.dir = agent.workdir / "firmware"
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -83,7 +83,7 @@ class FleetFeatures:
         self.install_hook: InstallHook | None = None
         self.switch_hook: SwitchHook | None = None
         self.reboot_hook: RebootHook | None = None
-        self.config_hooks: list[Callable[[dict[str, Any]], None]] = []
+        self.config_hooks: list[ConfigHook] = []
         self.reboots = 0
         self.public_key: Ed25519PublicKey | None = None
         key_file = agent.workdir / KEY_FILE
@@ -148,8 +148,8 @@ class FleetFeatures:
             self.reboot_hook()
         except Exception as exc:  # the ack promised a restart: say loudly that it did not happen
             self.log("error", f"reboot failed: {exc}")
-            self.agent.emit("alarm", {"code": "reboot_failed", "severity": "warning",
-                                      "message": f"the requested reboot did not happen: {exc}"[:1000]})
+            self.agent.emit(AlarmEvent(code="reboot_failed", severity="warning",
+                                       message=f"the requested reboot did not happen: {exc}"[:1000]))
 
     def _fetch_logs(self, raw: dict[str, Any]) -> dict[str, Any]:
         args = FetchLogsArgs.model_validate(raw)
@@ -166,17 +166,17 @@ class FleetFeatures:
                 hook(dict(args.config))
         except Exception as exc:
             self.log("error", f"config v{args.version} refused: {exc}")
-            self.agent.emit("config_applied", {"version": args.version, "ok": False, "error": str(exc)[:1000]})
+            self.agent.emit(ConfigAppliedEvent(version=args.version, ok=False, error=str(exc)[:1000]))
             raise
         self.agent.set_heartbeat_interval(heartbeat_s)
         self.log_floor = LEVELS.get(str(args.config.get("log_level", "info")), LEVELS["info"])
         self.agent.publish_state(config_version=args.version, config=dict(args.config), live=self.agent.state.live)
-        self.agent.emit("config_applied", {"version": args.version, "ok": True})
+        self.agent.emit(ConfigAppliedEvent(version=args.version, ok=True))
         self.log("info", f"config v{args.version} applied")
         return {"version": args.version}
 
     def _event(self, rollout_id: str, version: str, state: str, error: str | None = None) -> None:
-        self.agent.emit("firmware", {"rollout_id": rollout_id, "version": version, "state": state, "error": error})
+        self.agent.emit(FirmwareEvent(rollout_id=rollout_id, version=version, state=state, error=error))
         self.log("error" if state == "failed" else "info",
                  f"firmware {version}: {state}" + (f" ({error})" if error else ""))
 

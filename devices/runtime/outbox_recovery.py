@@ -15,11 +15,11 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
 from devices.runtime.outbox import Outbox, OutboxCorrupt, OutboxError
+from protocol.events import AlarmEvent
 from protocol.payloads import Event
 
 log = logging.getLogger(__name__)
@@ -40,14 +40,14 @@ class OutboxRecovery:
     previous_seq: int
 
 
-def recovery_alarm(r: OutboxRecovery) -> dict[str, Any]:
+def recovery_alarm(r: OutboxRecovery) -> AlarmEvent:
     """The ``alarm`` event body that tells the hub what happened and where the old file went."""
     kept = f"; {r.salvaged_events} undelivered events could still be read and will be sent" if r.salvaged_events else ""
-    return {"code": ALARM_OUTBOX_CORRUPT, "severity": "critical",
-            "message": (f"the outbox file was unusable ({r.reason}): moved it to {r.moved_to.name} and "
-                        f"started a fresh one{kept}")[:1000],
-            "details": {"error": r.reason, "moved_to": str(r.moved_to), "size_bytes": r.size_bytes,
-                        "salvaged_events": r.salvaged_events, "previous_seq": r.previous_seq}}
+    return AlarmEvent(code=ALARM_OUTBOX_CORRUPT, severity="critical",
+                      message=(f"the outbox file was unusable ({r.reason}): moved it to {r.moved_to.name} and "
+                               f"started a fresh one{kept}")[:1000],
+                      details={"error": r.reason, "moved_to": str(r.moved_to), "size_bytes": r.size_bytes,
+                               "salvaged_events": r.salvaged_events, "previous_seq": r.previous_seq})
 
 
 def open_outbox(path: Path, *, now: datetime | None = None, keep_commands: int = 5000,

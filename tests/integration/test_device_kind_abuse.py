@@ -31,6 +31,7 @@ from hub.db.models.attendance import PunchRow
 from hub.db.models.core import Event
 from hub.services.face.service import FACE
 from protocol import payloads as p
+from protocol.bodies_door import PunchEvent
 from tests.fixtures.brokers import unique_id
 from tests.fixtures.face import FACES, enrol_people
 from tests.fixtures.hub_http import HttpHub
@@ -163,9 +164,8 @@ def test_a_print_box_cannot_become_a_door_terminal_and_its_punches_are_not_recor
     assert site.dead_letters(box_id, "kind_change")
 
     encoding = site.encoding_of("obama")
-    ev = rogue.emit("punch", {"device_id": box_id, "employee_id": str(site.ids["obama"]), "encoding": encoding,
-                              "distance": 0.0, "threshold": 0.6, "model_id": "dlib_resnet_v1+5pt",
-                              "face_px": 160})
+    ev = rogue.emit(PunchEvent(device_id=box_id, employee_id=str(site.ids["obama"]), encoding=encoding,
+                               distance=0.0, threshold=0.6, model_id="dlib_resnet_v1+5pt", face_px=160))
     dead = wait_for(lambda: [d for d in site.dead_letters(box_id, "wrong_kind") if ev.event_id in d["payload_preview"]],
                     what="the forged punch dead-lettered")
     # Acked (the device stops resending) and kept without the encoding.
@@ -197,9 +197,8 @@ def test_the_live_stream_carries_no_face_encoding(site: Site) -> None:
     assert messages.get(timeout=15)["kind"] == "hello"
 
     encoding = site.encoding_of("biden")
-    ev = door.emit("punch", {"device_id": door.device_id, "employee_id": str(site.ids["biden"]),
-                             "encoding": encoding, "distance": 0.0, "threshold": 0.6,
-                             "model_id": "dlib_resnet_v1+5pt", "face_px": 160})
+    ev = door.emit(PunchEvent(device_id=door.device_id, employee_id=str(site.ids["biden"]), encoding=encoding,
+                              distance=0.0, threshold=0.6, model_id="dlib_resnet_v1+5pt", face_px=160))
     seen: list[dict[str, Any]] = []
     event = checkin = None
     while event is None or checkin is None:

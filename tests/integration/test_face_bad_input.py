@@ -21,6 +21,7 @@ from hub.db.models.people import FaceTemplate, GalleryChange
 from hub.services.face.service import FACE
 from protocol import payloads as p
 from protocol import topics
+from protocol.bodies_door import PunchEvent
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.face import FACES, FaceHub, create_employee, enrol, images
 from tests.support.waiting import wait_for
@@ -132,10 +133,10 @@ def _rejection(face_hub: FaceHub, key: str) -> PunchRejection:
     return row
 
 
-def _punch_body(face_hub: FaceHub, device_id: str, person: str, encoding: np.ndarray) -> dict[str, object]:
-    return {"device_id": device_id, "employee_id": str(face_hub.ids[person]),
-            "encoding": [float(x) for x in encoding], "distance": 0.3, "threshold": 0.6,
-            "model_id": "dlib_resnet_v1+5pt", "face_px": 120}
+def _punch_body(face_hub: FaceHub, device_id: str, person: str, encoding: np.ndarray) -> PunchEvent:
+    return PunchEvent(device_id=device_id, employee_id=str(face_hub.ids[person]),
+                      encoding=[float(x) for x in encoding], distance=0.3, threshold=0.6,
+                      model_id="dlib_resnet_v1+5pt", face_px=120)
 
 
 def test_forged_punches_are_refused_and_not_recorded(face_hub: FaceHub, edge_door: SimFleet) -> None:
@@ -146,12 +147,12 @@ def test_forged_punches_are_refused_and_not_recorded(face_hub: FaceHub, edge_doo
     other = next(k for k in face_hub.ids if k != owner)
     # 1. a terminal claiming to be another terminal
     events = []
-    ev = door.agent.emit("punch", _punch_body(face_hub, "some-other-door", owner, enc.encoding))
+    ev = door.agent.emit(_punch_body(face_hub, "some-other-door", owner, enc.encoding))
     events.append(ev.event_id)
     assert _rejection(face_hub, f"{door.device_id}:{ev.event_id}").reason.startswith("device_mismatch")
     # 2. a print box publishing punches on its own topic: refused by the ingest (a print box may not
     #    send punches), dead-lettered without the encoding, and never handed to the punch handler
-    ev = box.agent.emit("punch", _punch_body(face_hub, box.device_id, owner, enc.encoding))
+    ev = box.agent.emit(_punch_body(face_hub, box.device_id, owner, enc.encoding))
     box_event = ev.event_id
 
     def box_punch_refused() -> DeadLetter | None:
@@ -163,13 +164,13 @@ def test_forged_punches_are_refused_and_not_recorded(face_hub: FaceHub, edge_doo
     dead = wait_for(box_punch_refused, timeout=20)
     assert b'"encoding": "redacted"' in dead.payload
     # 3. a terminal claiming the encoding is someone else
-    ev = door.agent.emit("punch", _punch_body(face_hub, door.device_id, other, enc.encoding))
+    ev = door.agent.emit(_punch_body(face_hub, door.device_id, other, enc.encoding))
     events.append(ev.event_id)
     assert _rejection(face_hub, f"{door.device_id}:{ev.event_id}").reason.startswith("reverify_mismatch")
     # 4. an encoding nobody owns (random vector)
     rng = np.random.default_rng(1)
     noise = rng.normal(size=128).astype(np.float32)
-    ev = door.agent.emit("punch", _punch_body(face_hub, door.device_id, owner, noise / np.linalg.norm(noise)))
+    ev = door.agent.emit(_punch_body(face_hub, door.device_id, owner, noise / np.linalg.norm(noise)))
     events.append(ev.event_id)
     assert _rejection(face_hub, f"{door.device_id}:{ev.event_id}").reason.startswith("reverify_failed")
     forged = [f"{door.device_id}:{e}" for e in events] + [f"{box.device_id}:{box_event}"]
@@ -193,7 +194,7 @@ def test_edge_punch_outside_the_hubs_access_rules_is_recorded_and_alerted(face_h
         "name": unique_id("night-staff"), "doors": [door.device_id], "members": [face_hub.ids[other]]})
     assert group.status_code == 201, group.text
     try:
-        ev = door.agent.emit("punch", _punch_body(face_hub, door.device_id, owner, enc.encoding))
+        ev = door.agent.emit(_punch_body(face_hub, door.device_id, owner, enc.encoding))
         key = f"{door.device_id}:{ev.event_id}"
 
         def recorded() -> PunchRow | None:
@@ -219,7 +220,7 @@ def test_unregistered_device_and_bad_identify_requests(face_hub: FaceHub, edge_d
     client.loop_start()
     try:
         ev = p.Event(event_id=p.new_id(), seq=1, type="punch", device_ts=p.utcnow(), boot_id="b1",
-                     data=_punch_body(face_hub, ghost, "biden", np.zeros(128, np.float32)))
+                     data=_punch_body(face_hub, ghost, "biden", np.zeros(128, np.float32)).model_dump(mode="json"))
         client.publish(topics.events(ghost), ev.to_bytes(), qos=1).wait_for_publish(5)
 
         def dead() -> bool:

@@ -19,6 +19,7 @@ from firmware_sim.fleet import SimFleet
 from hub.api.app import create_app
 from hub.runtime import HubRuntime
 from hub.services.fleet.webhooks import verify
+from protocol.bodies_door import DoorAction, DoorEvent
 from tests.fixtures.brokers import MosquittoBroker, free_port, unique_id
 from tests.fixtures.hub import login
 from tests.support.waiting import wait_for
@@ -127,7 +128,7 @@ def test_door_forced_open_alert_is_stored_pushed_and_webhooked_with_retry(env: A
     assert hook.status_code == 201 and len(hook.json()["secret"]) >= 16
     secret = hook.json()["secret"]
     door = fleet.doors[0]
-    door.agent.emit("door", {"action": "forced_open", "door": "main", "reason": "sensor"})
+    door.agent.emit(DoorEvent(action=DoorAction.FORCED_OPEN, door="main", reason="sensor"))
 
     found = wait_for(lambda: alerts(api, h, kind="door_forced_open", device_id=door.device_id))
     assert found[0]["severity"] == "critical" and found[0]["state"] == "open"

@@ -20,6 +20,7 @@ from firmware_sim.adapters import SimulatedPrinter
 from firmware_sim.fleet import SimFleet
 from hub.db.models.attendance import PunchRejection, PunchRow
 from hub.services.printing.setup import PRINT
+from protocol.bodies_door import PunchEvent
 from tests.fixtures.brokers import unique_id
 from tests.fixtures.face import create_employee, enrol, images
 from tests.fixtures.hub_http import HttpHub
@@ -65,8 +66,8 @@ def test_held_job_is_released_by_its_owners_face_only(
 
         # A terminal (or someone with its credentials) claiming obama without obama's face: the hub's
         # re-verification refuses the punch, and print only follows punches the hub recorded.
-        door.agent.emit("punch", {"device_id": door.device_id, "employee_id": str(ids["obama"]),
-                                  "encoding": [0.05] * 128, "distance": 0.1, "threshold": 0.6, "model_id": MODEL_ID})
+        door.agent.emit(PunchEvent(device_id=door.device_id, employee_id=str(ids["obama"]),
+                                   encoding=[0.05] * 128, distance=0.1, threshold=0.6, model_id=MODEL_ID))
         wait_for(lambda: rejected(http_hub, door.device_id, str(ids["obama"])), what="forged punch refused")
         # Someone else, enrolled or not, at the release station: recognised or refused, releases nothing.
         seen = fleet.see(door, images("probe/biden")[0])

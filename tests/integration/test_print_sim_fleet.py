@@ -13,6 +13,7 @@ from reportlab.pdfgen import canvas
 
 from firmware_sim.fleet import SimFleet
 from firmware_sim.scenarios import ScenarioRunner
+from protocol.events import AlarmEvent
 from tests.fixtures.brokers import unique_id
 from tests.fixtures.hub_http import HttpHub
 from tests.integration.print_helpers import job_state, make_pdf, submit, wait_printer
@@ -118,7 +119,7 @@ def test_scenarios_take_paper_and_network_away_and_give_them_back(http_hub: Http
             wait_printer(c, admin, f"{box.device_id}/{box.printers.items[0].name}")  # type: ignore[attr-defined]
             runner.step()
             assert any(n.startswith("paper-out") for n in runner.log) and any("blip" in n for n in runner.log)
-            box.agent.emit("alarm", {"code": "scenario_probe", "severity": "info", "message": "while flaky"})
+            box.agent.emit(AlarmEvent(code="scenario_probe", severity="info", message="while flaky"))
 
             def alerts() -> list[dict[str, object]]:
                 return list(c.get("/api/v1/alerts", headers=admin, params={"device_id": box.device_id}).json())

@@ -6,6 +6,7 @@ import threading
 import time
 
 from firmware_sim.fleet import SimFleet
+from protocol.events import TestEvent
 from protocol.payloads import Event
 
 
@@ -16,7 +17,7 @@ def emit_paced(fleet: SimFleet, *, total: int, per_s: float, out: list[Event], d
     agents = fleet.agents
     start = time.monotonic()
     for i in range(total):
-        out.append(agents[i % len(agents)].emit("test", {"n": i, "note": note}))
+        out.append(agents[i % len(agents)].emit(TestEvent(n=i, note=note)))
         lag = start + (i + 1) / per_s - time.monotonic()
         if lag > 0:
             time.sleep(lag)

@@ -61,7 +61,7 @@ def test_ledger_claims_once_and_survives_a_restart(tmp_path: Path) -> None:
 
 
 def test_fault_codes_from_cups_reasons() -> None:
-    from devices.print_box.agent import PrinterStatus
+    from devices.print_box.ports import PrinterStatus
 
     def code(state: str, *reasons: str) -> str | None:
         return fault_code(PrinterStatus(name="q", state=state, reasons=list(reasons)))

@@ -39,7 +39,7 @@ class FakeAgent:
 
 def test_the_panel_asks_for_the_pin_after_the_employee_number() -> None:
     agent, now = FakeAgent(), [0.0]
-    panel = ReleasePanel(agent=agent, out=io.StringIO(), queue="laser", pin_wait_s=30,  # type: ignore[arg-type]
+    panel = ReleasePanel(agent=agent, out=io.StringIO(), queue="laser", pin_wait_s=30,
                          clock=lambda: now[0])
     assert panel.handle("E-7") == "employee E-7: now type your PIN" and agent.sent == []
     assert panel.handle("4711") == "released 1 job: j1"
