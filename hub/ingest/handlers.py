@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from protocol.events import event_type_of, validate_event_data
 from protocol.payloads import CommandAck, Request
+
+B = TypeVar("B", bound=BaseModel)
 
 
 @dataclass(slots=True)  # not frozen: built per stored event on the ingest hot path
@@ -52,7 +55,40 @@ class RequestRefused(Exception):
     """Raised by a request handler to answer ``status=error`` with this message."""
 
 
-EventHandler = Callable[[StoredEvent], None]
+@dataclass(frozen=True, slots=True)
+class EventSubscription(Generic[B]):
+    """A handler for one event body type. It gets the stored event and its body, validated once by
+    the processor for all of the event's handlers. ``on_invalid`` gets the stored events whose body no
+    longer matches the model (e.g. a punch whose encoding an erasure redacted before it was decided);
+    without one, such an event is recorded as a handler failure."""
+
+    body_type: type[B]
+    handler: Callable[[StoredEvent, B], None]
+    on_invalid: Callable[[StoredEvent, ValidationError], None] | None = None
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.handler, "__qualname__", self.handler))
+
+    def run(self, ev: StoredEvent, body: BaseModel | ValidationError) -> None:
+        if isinstance(body, ValidationError):
+            if self.on_invalid is None:
+                raise body
+            self.on_invalid(ev, body)
+        elif isinstance(body, self.body_type):
+            self.handler(ev, body)
+        else:
+            raise TypeError(f"{ev.type} body is a {type(body).__name__}, not a {self.body_type.__name__}")
+
+
+def stored_body(ev: StoredEvent) -> BaseModel | ValidationError:
+    """The typed body of a stored event (its model from ``protocol.events``), or why it is not one."""
+    try:
+        return validate_event_data(ev.type, ev.data)
+    except ValidationError as exc:
+        return exc
+
+
 # (device_id, request envelope, typed body) -> response data
 RequestHandler = Callable[[str, Request, BaseModel | None], dict[str, Any]]
 CommandAckHandler = Callable[[str, str, CommandAck], None]  # (device_id, command name, ack)
@@ -62,14 +98,17 @@ RefusalListener = Callable[[DeviceRefusal], None]
 
 @dataclass
 class HandlerRegistry:
-    events: dict[str, list[EventHandler]] = field(default_factory=dict)
+    events: dict[str, list[EventSubscription[Any]]] = field(default_factory=dict)
     requests: dict[str, RequestHandler] = field(default_factory=dict)
     command_acks: dict[str, list[CommandAckHandler]] = field(default_factory=dict)
     device_listeners: list[DeviceListener] = field(default_factory=list)
     refusal_listeners: list[RefusalListener] = field(default_factory=list)
 
-    def on_event(self, event_type: str, handler: EventHandler) -> None:
-        self.events.setdefault(event_type, []).append(handler)
+    def on_event(self, body_type: type[B], handler: Callable[[StoredEvent, B], None], *,
+                 on_invalid: Callable[[StoredEvent, ValidationError], None] | None = None) -> None:
+        """``handler(event, body)`` for every stored event whose body is a ``body_type`` (e.g. ``PunchEvent``)."""
+        self.events.setdefault(event_type_of(body_type), []).append(
+            EventSubscription(body_type, handler, on_invalid))
 
     def on_request(self, action: str, handler: RequestHandler) -> None:
         if action in self.requests:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from hub.db.models.core import Event as EventRow
 from hub.db.session import SessionFactory, transaction
-from hub.ingest.handlers import HandlerRegistry, StoredEvent
+from hub.ingest.handlers import HandlerRegistry, StoredEvent, stored_body
 from hub.services.failure_log import FailureLog
 
 log = logging.getLogger(__name__)
@@ -103,15 +103,18 @@ class EventProcessor:
         for ev in events:
             assert ev.id is not None
             error: str | None = None
-            for handler in self.registry.events.get(ev.type, []):
+            subscriptions = self.registry.events.get(ev.type, [])
+            body = stored_body(ev) if subscriptions else None  # validated once for all its handlers
+            for sub in subscriptions:
+                assert body is not None
                 try:
-                    handler(ev)
+                    sub.run(ev, body)
                 except OperationalError:
                     log.error("database unavailable while handling %s/%s; will retry", ev.device_id, ev.event_id)
                     return ok, failed, True
                 except Exception as exc:
-                    log.exception("handler %r failed on event %s/%s", handler, ev.device_id, ev.event_id)
-                    error = f"{getattr(handler, '__qualname__', handler)}: {exc}"[:2000]
+                    log.exception("handler %s failed on event %s/%s", sub.name, ev.device_id, ev.event_id)
+                    error = f"{sub.name}: {exc}"[:2000]
             if error:
                 failed.append((ev.id, error))
             else:

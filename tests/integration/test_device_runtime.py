@@ -29,8 +29,8 @@ from hub.security.firmware_signing import (
     sign_manifest,
     sign_rollback,
 )
-from protocol import topics
-from protocol.events import Body, TestEvent
+from protocol import events, topics
+from protocol.events import Body
 from protocol.payloads import (
     Availability,
     AvailabilityStatus,
@@ -170,7 +170,7 @@ def test_events_delivered_and_dropped_after_ack(own_mosquitto: MosquittoBroker, 
     agent.start()
     try:
         assert agent.wait_connected(10)
-        sent = [agent.emit(TestEvent(n=i)) for i in range(50)]
+        sent = [agent.emit(events.TestEvent(n=i)) for i in range(50)]
         wait_for(lambda: agent.outbox.depth() == 0, what="outbox drained by acks")
         got = hub.unique_events()
         assert set(got) == {e.event_id for e in sent}
@@ -190,10 +190,10 @@ def test_broker_down_while_emitting_loses_nothing(own_mosquitto: MosquittoBroker
     try:
         assert agent.wait_connected(10)
         base = datetime(2024, 5, 6, 7, 0, tzinfo=UTC)
-        sent = [agent.emit(TestEvent(n=i), device_ts=base + timedelta(seconds=i)) for i in range(20)]
+        sent = [agent.emit(events.TestEvent(n=i), device_ts=base + timedelta(seconds=i)) for i in range(20)]
         own_mosquitto.stop()
         wait_for(lambda: not agent.connected, what="agent notices the broker is gone")
-        sent += [agent.emit(TestEvent(n=i), device_ts=base + timedelta(seconds=i)) for i in range(20, 60)]
+        sent += [agent.emit(events.TestEvent(n=i), device_ts=base + timedelta(seconds=i)) for i in range(20, 60)]
         assert agent.outbox.depth() >= 40  # piled up on disk
         time.sleep(5)
         own_mosquitto.start()
@@ -212,7 +212,7 @@ def test_unacked_events_are_resent(own_mosquitto: MosquittoBroker, hub: FakeHub,
     agent = make_agent(own_mosquitto, device_id, tmp_path / "dev", ack_timeout_s=0.5)
     agent.start()
     try:
-        sent = [agent.emit(TestEvent(n=i)) for i in range(3)]
+        sent = [agent.emit(events.TestEvent(n=i)) for i in range(3)]
         wait_for(lambda: all(hub.send_counts()[e.event_id] >= 2 for e in sent), what="each event re-sent")
         assert agent.outbox.depth() == 3
         hub.ack_all()
@@ -226,7 +226,7 @@ def test_restart_continues_seq_and_resends_unacked(own_mosquitto: MosquittoBroke
     hub.acking = False
     first = make_agent(own_mosquitto, device_id, tmp_path / "dev", ack_timeout_s=60)
     first.start()
-    sent = [first.emit(TestEvent(n=i)) for i in range(5)]
+    sent = [first.emit(events.TestEvent(n=i)) for i in range(5)]
     wait_for(lambda: len(hub.unique_events()) == 5, what="first boot delivered 5 (unacked)")
     first.stop()
     second = make_agent(own_mosquitto, device_id, tmp_path / "dev", ack_timeout_s=60)
@@ -236,7 +236,7 @@ def test_restart_continues_seq_and_resends_unacked(own_mosquitto: MosquittoBroke
     try:
         wait_for(lambda: all(hub.send_counts()[e.event_id] >= 2 for e in sent), what="re-sent after restart")
         hub.acking = True
-        nxt = second.emit(TestEvent(n=5))
+        nxt = second.emit(events.TestEvent(n=5))
         assert nxt.seq == 6
         hub.ack_all()
         wait_for(lambda: second.outbox.depth() == 0, what="all acked")
@@ -393,8 +393,8 @@ def test_full_outbox_keeps_delivering_from_memory_and_each_event_arrives_once(
         agent.outbox.set_size_limit(max_bytes=0)
         sent: list[Event] = []
         while agent.writer.fault is None and len(sent) < 500:
-            sent.append(agent.emit(TestEvent(n=len(sent), note="x" * 180)))
-        sent += [agent.emit(TestEvent(n=1000 + i)) for i in range(5)]  # emit never raises
+            sent.append(agent.emit(events.TestEvent(n=len(sent), note="x" * 180)))
+        sent += [agent.emit(events.TestEvent(n=1000 + i)) for i in range(5)]  # emit never raises
         fault = agent.writer.fault
         assert fault is not None and fault.reason == "database or disk is full" and fault.held == 7
         stored = agent.outbox.depth()
@@ -410,7 +410,7 @@ def test_full_outbox_keeps_delivering_from_memory_and_each_event_arrives_once(
         assert agent.outbox.depth() <= stored
 
         agent.outbox.set_size_limit(max_bytes=None)  # room again
-        sent.append(agent.emit(TestEvent(n=2000)))
+        sent.append(agent.emit(events.TestEvent(n=2000)))
         assert agent.writer.fault is None
         wait_for(lambda: agent.outbox.depth() == 0, what="everything acked", timeout=60)
         got = hub.unique_events()

@@ -26,7 +26,7 @@ from hub.api.app import create_app
 from hub.db.models.attendance import PunchRow
 from hub.db.models.core import Event
 from hub.runtime import HubRuntime
-from protocol.events import TestEvent
+from protocol import events
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.face import enrol_people, images
 from tests.fixtures.hub import ADMIN_PASSWORD, login
@@ -74,7 +74,7 @@ def test_door_keeps_deciding_while_the_outbox_is_full_and_punches_arrive_once_ro
             agent.outbox.set_size_limit(max_bytes=0)
             fillers = 0
             while agent.writer.fault is None and fillers < 500:
-                agent.emit(TestEvent(n=fillers, note="x" * 180))
+                agent.emit(events.TestEvent(n=fillers, note="x" * 180))
                 fillers += 1
             fault = agent.writer.fault
             assert fault is not None and fault.reason == "database or disk is full"

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select
 from firmware_sim.fleet import SimFleet
 from hub.db.models.core import Event
 from hub.runtime import HubRuntime
-from protocol.events import TestEvent
+from protocol import events
 from protocol.payloads import Event as EventMsg
 from tests.fixtures.brokers import MosquittoBroker, unique_id
 from tests.fixtures.hub_process import HubProcess
@@ -80,7 +80,7 @@ def test_events_made_while_the_broker_is_down_for_30s_all_arrive_with_device_tim
         deadline = time.monotonic() + 30
         i = 0
         while time.monotonic() < deadline:   # keep producing for the whole 30 s outage
-            made.append(fleet.agents[i % 4].emit(TestEvent(n=i, note="offline")))
+            made.append(fleet.agents[i % 4].emit(events.TestEvent(n=i, note="offline")))
             i += 1
             time.sleep(0.1)
         assert fleet.total_outbox_depth() >= len(made)

@@ -11,7 +11,7 @@ from hub.services.face.service import FACE, build_face_service
 from hub.services.face.sync import gallery_page
 from hub.services.face.terminal import FACE_TERMINALS, TerminalHandlers
 from hub.services.face.workers import FaceWorkerPool
-from protocol.bodies_door import GallerySyncRequest
+from protocol.bodies_door import GallerySyncRequest, PunchEvent
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def setup(ctx: FeatureContext) -> None:
         return gallery_page(face, device_id=device_id, body=body)
 
     ctx.registry.on_request("gallery_sync", sync)  # type: ignore[arg-type]
-    ctx.registry.on_event("punch", handlers.on_punch)
+    ctx.registry.on_event(PunchEvent, handlers.on_punch, on_invalid=handlers.on_unreadable_punch)
     ctx.registry.on_command_ack("delete_templates", lambda d, n, a: on_delete_ack(face, d, n, a))
     if face.snapshots.enabled:
         ctx.timers.every(3600, face.snapshots.purge_expired, name="snapshot-retention")

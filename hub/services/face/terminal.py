@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -134,18 +134,29 @@ class TerminalHandlers:
             return self.face.policy
 
     # --- edge -------------------------------------------------------------------------------
-    def on_punch(self, ev: StoredEvent) -> None:
+    @staticmethod
+    def _decided(s: Session, key: str) -> bool:
+        return bool(s.query(PunchRow.id).filter_by(key=key).first() or
+                    s.query(PunchRejection.id).filter_by(key=key).first())
+
+    def on_unreadable_punch(self, ev: StoredEvent, error: ValidationError) -> None:
+        """A stored punch that is no longer a ``PunchEvent``: its encoding was redacted because the
+        employee was erased before it was processed. Anything else is a real error."""
         key = f"{ev.device_id}:{ev.event_id}"
         with transaction(self.sessions) as s:
-            if s.query(PunchRow.id).filter_by(key=key).first() or \
-                    s.query(PunchRejection.id).filter_by(key=key).first():
+            if self._decided(s, key):
                 return  # re-processing after a restart: already decided
-            if not holds_biometrics(ev.data):  # erased before it was processed
-                claimed = str(ev.data.get("employee_id") or "") or None
-                record_rejection(s, key=key, device_id=ev.device_id, claimed_employee_id=claimed,
-                                 reason="encoding_erased: the employee was erased before this punch was processed")
-                return
-            body = PunchEvent.model_validate(ev.data)
+            if holds_biometrics(ev.data):
+                raise error
+            claimed = str(ev.data.get("employee_id") or "") or None
+            record_rejection(s, key=key, device_id=ev.device_id, claimed_employee_id=claimed,
+                             reason="encoding_erased: the employee was erased before this punch was processed")
+
+    def on_punch(self, ev: StoredEvent, body: PunchEvent) -> None:
+        key = f"{ev.device_id}:{ev.event_id}"
+        with transaction(self.sessions) as s:
+            if self._decided(s, key):
+                return  # re-processing after a restart: already decided
             problem, emp_id, distance, threshold = self._verify_edge(s, ev, body)
             # Decided: the encoding (biometric data) leaves the stored event.
             s.execute(update(EventRow).where(EventRow.device_id == ev.device_id, EventRow.event_id == ev.event_id)

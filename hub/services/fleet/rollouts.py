@@ -42,6 +42,7 @@ from hub.ingest.handlers import StoredEvent
 from hub.services.audit import audit
 from hub.services.context import FeatureContext
 from hub.services.fleet.firmware import FirmwareService
+from protocol.bodies_fleet import FirmwareEvent
 from protocol.firmware import FirmwareRejected
 
 log = logging.getLogger(__name__)
@@ -170,14 +171,13 @@ class RolloutDriver:
 
     # --- inputs from devices and time -------------------------------------------------------------
 
-    def on_firmware_event(self, ev: StoredEvent) -> None:
-        rid = str(ev.data.get("rollout_id", ""))
-        state = str(ev.data.get("state", ""))
+    def on_firmware_event(self, ev: StoredEvent, body: FirmwareEvent) -> None:
+        rid, state = body.rollout_id, body.state
 
         def apply(r: Rollout) -> Step:
             # Keep the failure reason when a later report (e.g. rolled_back) carries none.
             run = r.devices.get(ev.device_id)
-            error = ev.data.get("error") or (run.error if run else None)
+            error = body.error or (run.error if run else None)
             return rules.report(r, ev.device_id, state, now=datetime.now(UTC), error=error)
 
         try:

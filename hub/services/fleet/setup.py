@@ -23,6 +23,9 @@ from hub.services.fleet.watchers import Watchers
 from hub.services.fleet.webhooks import WEBHOOKS, WebhookDispatcher
 from hub.services.keys import ServiceKey
 from hub.tls import device_ca_pem
+from protocol.bodies_door import DoorEvent
+from protocol.bodies_fleet import ConfigAppliedEvent, FirmwareEvent
+from protocol.events import AlarmEvent
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +93,15 @@ def setup(ctx: FeatureContext) -> None:
 
     ctx.alerts.on_change(alert_to_webhooks)
 
-    def on_config_applied(ev: StoredEvent) -> None:
+    def on_config_applied(ev: StoredEvent, body: ConfigAppliedEvent) -> None:
         with transaction(ctx.sessions) as s:
-            audit(s, actor=f"device:{ev.device_id}", action="config.applied" if ev.data.get("ok") else "config.failed",
+            audit(s, actor=f"device:{ev.device_id}", action="config.applied" if body.ok else "config.failed",
                   target_type="device", target_id=ev.device_id, detail=dict(ev.data))
 
-    ctx.registry.on_event("firmware", fleet.rollouts.on_firmware_event)
-    ctx.registry.on_event("config_applied", on_config_applied)
-    ctx.registry.on_event("door", fleet.watchers.on_door_event)
-    ctx.registry.on_event("alarm", fleet.watchers.on_alarm_event)
+    ctx.registry.on_event(FirmwareEvent, fleet.rollouts.on_firmware_event)
+    ctx.registry.on_event(ConfigAppliedEvent, on_config_applied)
+    ctx.registry.on_event(DoorEvent, fleet.watchers.on_door_event)
+    ctx.registry.on_event(AlarmEvent, fleet.watchers.on_alarm_event)
     ctx.registry.on_device_change(fleet.watchers.on_device_change)
     ctx.registry.on_device_refusal(fleet.watchers.on_device_refusal)
     ctx.timers.every(st.config_reconcile_s, fleet.config.reconcile, name="fleet-config-reconcile")

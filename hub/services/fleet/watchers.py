@@ -13,6 +13,8 @@ from hub.db.session import transaction
 from hub.ingest.handlers import DeviceChange, DeviceRefusal, StoredEvent
 from hub.services.context import FeatureContext
 from hub.services.fleet.provisioning import ensure_fleet_row
+from protocol.bodies_door import DoorEvent
+from protocol.events import AlarmEvent
 
 PRINTER_FAULT_STATES = frozenset({"stopped", "error", "offline"})
 DOOR_ALERTS = {"forced_open": ("door_forced_open", "critical"), "held_open": ("door_held_open", "warning")}
@@ -82,19 +84,17 @@ class Watchers:
             self.ctx.alerts.resolve_key(key, by="hub:printer-ok")
         self._printer_faults = set(faults)
 
-    def on_door_event(self, ev: StoredEvent) -> None:
-        hit = DOOR_ALERTS.get(str(ev.data.get("action")))
+    def on_door_event(self, ev: StoredEvent, body: DoorEvent) -> None:
+        hit = DOOR_ALERTS.get(body.action.value)
         if hit is not None:
             kind, severity = hit
             self.ctx.alerts.raise_(kind=kind, severity=severity, device_id=ev.device_id,
-                        message=f"door {ev.data.get('door', 'main')} at {ev.device_id}: {ev.data.get('action')}",
-                        details={"event_id": ev.event_id, "device_ts": ev.device_ts.isoformat()})
+                                   message=f"door {body.door} at {ev.device_id}: {body.action.value}",
+                                   details={"event_id": ev.event_id, "device_ts": ev.device_ts.isoformat()})
 
-    def on_alarm_event(self, ev: StoredEvent) -> None:
-        self.ctx.alerts.raise_(kind=f"alarm_{ev.data.get('code', 'unknown')}"[:48],
-                    severity=str(ev.data.get("severity", "warning")), device_id=ev.device_id,
-                    message=str(ev.data.get("message") or ev.data.get("code")),
-                    details={"event_id": ev.event_id, **dict(ev.data.get("details") or {})})
+    def on_alarm_event(self, ev: StoredEvent, body: AlarmEvent) -> None:
+        self.ctx.alerts.raise_(kind=f"alarm_{body.code}"[:48], severity=body.severity, device_id=ev.device_id,
+                               message=body.message or body.code, details={"event_id": ev.event_id, **body.details})
 
     def on_device_refusal(self, refused: DeviceRefusal) -> None:
         """A device claimed another kind or sent what its kind may not (a print box asking for the

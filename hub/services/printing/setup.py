@@ -11,6 +11,7 @@ from hub.services.printing.jobs import JobService
 from hub.services.printing.registry import sync_printers
 from hub.services.printing.release import ReleaseService
 from hub.services.printing.tracking import JobTracker
+from protocol.bodies_print import PrintJobEvent
 
 
 @dataclass
@@ -29,7 +30,7 @@ def setup(ctx: FeatureContext) -> None:
     release = ReleaseService(jobs)
     feature = PrintFeature(jobs=jobs, tracker=JobTracker(jobs), release=release, face=FaceReleaseWatcher(release))
     ctx.services.set(PRINT, feature)
-    ctx.registry.on_event("print_job", feature.tracker.on_event)
+    ctx.registry.on_event(PrintJobEvent, feature.tracker.on_event, on_invalid=feature.tracker.on_bad_report)
     ctx.registry.on_command_ack("print_job", feature.tracker.on_ack)
     ctx.registry.on_request("print_jobs_pending", feature.tracker.on_pending)
     ctx.registry.on_request("release", feature.release.on_release_request)

@@ -45,12 +45,11 @@ class JobTracker:
 
     # --- box reports ----------------------------------------------------------------------
 
-    def on_event(self, ev: StoredEvent) -> None:
-        try:
-            body = PrintJobEvent.model_validate(ev.data)
-        except ValidationError as exc:
-            log.warning("bad print_job event %s from %s: %s", ev.event_id, ev.device_id, exc)
-            return
+    @staticmethod
+    def on_bad_report(ev: StoredEvent, exc: ValidationError) -> None:
+        log.warning("bad print_job event %s from %s: %s", ev.event_id, ev.device_id, exc)
+
+    def on_event(self, ev: StoredEvent, body: PrintJobEvent) -> None:
         retry_later = False
         alerts: list[PendingAlert] = []
         with transaction(self.sessions) as session:
