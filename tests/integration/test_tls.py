@@ -29,6 +29,7 @@ from devices.runtime.claim import resolve_identity
 from firmware_sim.adapters import SimulatedLock
 from hub.api.app import create_app
 from hub.runtime import HubRuntime
+from protocol import events
 from protocol.broker_tls import TlsSettings
 from tests.fixtures.brokers import unique_id
 from tests.fixtures.hub import ADMIN_PASSWORD, login, make_settings, start_hub
@@ -94,7 +95,7 @@ def test_a_claimed_device_and_the_hub_talk_over_mqtts(tls_hub: HubRuntime, tls_f
         door.start()
         try:
             assert door.agent.wait_connected(20)
-            ev = door.agent.emit("test", {"n": 7, "note": "over tls"})
+            ev = door.agent.emit(events.TestEvent(n=7, note="over tls"))
             found = wait_for(lambda: api.get("/api/v1/events", headers=admin,
                                              params={"device_id": door.device_id, "type": "test"}).json()["items"],
                              what="the hub stored the event sent over mqtts")
@@ -192,7 +193,7 @@ def test_the_hub_serves_https_and_a_device_claims_over_it(https_hub: HubProcess,
         door.start()
         try:
             assert door.agent.wait_connected(20)
-            ev = door.agent.emit("test", {"n": 1, "note": "claimed over https"})
+            ev = door.agent.emit(events.TestEvent(n=1, note="claimed over https"))
             wait_for(lambda: api.get("/api/v1/events", headers=admin,
                                      params={"device_id": door.device_id, "type": "test"}).json()["items"],
                      what="the event reached the hub over mqtts")
