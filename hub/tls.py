@@ -7,12 +7,34 @@ that does not match fails ``officehub serve`` at once with the setting's name, n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 from protocol.broker_tls import TlsConfigError, TlsSettings, parse_broker_url, read_pem, server_context
 
-if TYPE_CHECKING:
-    from hub.settings import Settings
+
+class TlsSettingsSource(Protocol):
+    """The TLS part of ``hub.settings.Settings`` (a protocol, so settings can check themselves here
+    without an import cycle)."""
+
+    @property
+    def tls_certfile(self) -> Path | None: ...
+    @property
+    def tls_keyfile(self) -> Path | None: ...
+    @property
+    def broker_certfile(self) -> Path | None: ...
+    @property
+    def broker_keyfile(self) -> Path | None: ...
+    @property
+    def broker_ca_file(self) -> Path | None: ...
+    @property
+    def device_ca_file(self) -> Path | None: ...
+    @property
+    def broker_tls_check_hostname(self) -> bool: ...
+    @property
+    def broker_url(self) -> str | None: ...
+    @property
+    def public_url(self) -> str | None: ...
 
 
 def _pair(cert: object, key: object, cert_name: str, key_name: str) -> None:
@@ -22,7 +44,7 @@ def _pair(cert: object, key: object, cert_name: str, key_name: str) -> None:
                          "neither")
 
 
-def check_tls(settings: Settings) -> None:
+def check_tls(settings: TlsSettingsSource) -> None:
     """Raise ValueError (shown as a configuration error) for an unusable TLS setting."""
     s = settings
     _pair(s.tls_certfile, s.tls_keyfile, "tls_certfile", "tls_keyfile")
@@ -46,7 +68,7 @@ def check_tls(settings: Settings) -> None:
         raise ValueError(str(exc)) from exc
 
 
-def broker_tls(settings: Settings) -> TlsSettings | None:
+def broker_tls(settings: TlsSettingsSource) -> TlsSettings | None:
     """What the hub's MQTT clients (ingest, dynsec admin) trust and present; None: defaults."""
     s = settings
     if s.broker_ca_file is None and s.broker_certfile is None and s.broker_tls_check_hostname:
@@ -55,7 +77,7 @@ def broker_tls(settings: Settings) -> TlsSettings | None:
                        check_hostname=s.broker_tls_check_hostname)
 
 
-def device_ca_pem(settings: Settings) -> str | None:
+def device_ca_pem(settings: TlsSettingsSource) -> str | None:
     """The CA bundle a claimed device is told to trust (broker and HTTPS); None: public CAs."""
     path = settings.device_ca_file or settings.broker_ca_file
     return read_pem(path, "device CA file") if path is not None else None

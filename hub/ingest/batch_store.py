@@ -23,7 +23,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from hub.db.session import SessionFactory, make_engine, make_session_factory, transaction
 from hub.ingest.classify import Accepted, Rejected, classify
-from hub.ingest.mqtt_client import RawMessage
+from hub.ingest.raw import RawMessage
 from hub.ingest.store import BatchOutcome, persist_batch
 
 log = logging.getLogger(__name__)

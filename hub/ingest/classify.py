@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from hub.ingest.mqtt_client import RawMessage
+from hub.ingest.raw import RawMessage
 from protocol import events as bodies
 from protocol import payloads as p
 from protocol import topics

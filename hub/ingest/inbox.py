@@ -48,7 +48,7 @@ import queue
 import time
 from dataclasses import dataclass
 
-from hub.ingest.mqtt_client import RawMessage
+from hub.ingest.raw import RawMessage
 from protocol.topics import is_events_topic
 
 log = logging.getLogger(__name__)

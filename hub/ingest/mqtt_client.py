@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
+from hub.ingest.raw import RawMessage
 from protocol import topics
 from protocol.broker_tls import TlsSettings, parse_broker_url
 from protocol.payloads import AvailabilityStatus, HubState
@@ -25,14 +25,6 @@ if TYPE_CHECKING:
     from hub.ingest.inbox import BoundedInbox
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class RawMessage:
-    topic: str
-    payload: bytes
-    retain: bool
-    received_at: datetime
 
 
 class HubMqtt:

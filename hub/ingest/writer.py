@@ -23,7 +23,7 @@ from hub.ingest.batch_store import DatabaseUnavailable, InProcessStore, StoreCon
 from hub.ingest.classify import Accepted
 from hub.ingest.handlers import HandlerRegistry, RequestRefused
 from hub.ingest.inbox import BoundedInbox
-from hub.ingest.mqtt_client import RawMessage
+from hub.ingest.raw import RawMessage
 from hub.ingest.store import BatchOutcome
 from protocol import payloads as p
 from protocol import topics

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hub.ingest.inbox import BoundedInbox, event_key
-from hub.ingest.mqtt_client import RawMessage
+from hub.ingest.raw import RawMessage
 from protocol import payloads as p
 from protocol import topics
 
