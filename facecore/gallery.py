@@ -93,7 +93,8 @@ def _squared_distances(state: _State, query: np.ndarray) -> np.ndarray:
 def _exact_squared(matrix: np.ndarray, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Σ(x − q)² for the given rows: no cancellation, used for re-ranking and reported distances."""
     diff = matrix[rows] - query
-    return np.einsum("ij,ij->i", diff, diff)
+    squared: np.ndarray = np.einsum("ij,ij->i", diff, diff)
+    return squared
 
 
 def _nearest_identities(d2: np.ndarray, codes: np.ndarray, k: int) -> list[int]:

@@ -106,7 +106,7 @@ def naive_analyze(rgb: np.ndarray) -> list[FaceObservation]:
 
     _check_rgb(rgb)
     with DLIB_LOCK:
-        boxes: list[Box] = [tuple(b) for b in face_recognition.face_locations(rgb)]  # type: ignore[misc]
+        boxes: list[Box] = [tuple(b) for b in face_recognition.face_locations(rgb)]
         encodings = face_recognition.face_encodings(rgb, boxes, num_jitters=1, model="small")
     observations = _observe(rgb, boxes, jitters=1, min_face_px=10**9)  # measures only, no encoding
     return [

@@ -72,7 +72,8 @@ def integer_distances(mirror: Int8Mirror, n: int, query_codes: np.ndarray, *, th
     out = np.empty((1, n), np.float32)
     simsimd.cdist(query_codes.reshape(1, -1), mirror.codes[:n], metric="sqeuclidean",
                   out=out, threads=threads)
-    return out[0]
+    row: np.ndarray = out[0]
+    return row
 
 
 def bound_on_codes(mirror: Int8Mirror, query_residual: float, max_distance_squared: float) -> float:

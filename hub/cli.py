@@ -14,7 +14,7 @@ import click
 from devices.door_terminal.cli import door
 from devices.print_box.cli import printbox
 from firmware_sim.cli import sim
-from hub.settings import ConfigError, load_settings
+from hub.settings import ConfigError, Settings, load_settings
 
 
 def _logging(verbose: bool) -> None:
@@ -24,7 +24,7 @@ def _logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _settings(**kw: object) -> object:
+def _settings(**kw: object) -> Settings:
     try:
         return load_settings(**kw)
     except ConfigError as exc:
@@ -72,12 +72,12 @@ def serve(config: Path | None, verbose: bool, **kw: object) -> None:
     if config is not None:
         os.environ["OFFICEHUB_CONFIG"] = str(config)
     settings = _settings(**kw)
-    app = create_app(settings)  # type: ignore[arg-type]
+    app = create_app(settings)
     # uvicorn re-raises the captured Ctrl-C after its graceful shutdown: that is a clean exit.
     with contextlib.suppress(KeyboardInterrupt):
         # HTTPS when both files are set (checked, with a clear error, when the settings loaded).
-        uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning",  # type: ignore[attr-defined]
-                    ssl_certfile=settings.tls_certfile, ssl_keyfile=settings.tls_keyfile)  # type: ignore[attr-defined]
+        uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning",
+                    ssl_certfile=settings.tls_certfile, ssl_keyfile=settings.tls_keyfile)
 
 
 @main.command()
@@ -95,7 +95,7 @@ def demo(doors: int, printboxes: int, seed: int, verbose: bool, **kw: object) ->
 
     _logging(verbose)
     settings = _settings(mode="demo", **kw)
-    sys.exit(run_demo(settings, doors=doors, printboxes=printboxes, seed=seed))  # type: ignore[arg-type]
+    sys.exit(run_demo(settings, doors=doors, printboxes=printboxes, seed=seed))
 
 
 @main.group()
@@ -111,8 +111,8 @@ def db_upgrade(**kw: object) -> None:
     from hub.db.migrate import upgrade
 
     settings = _settings(mode="demo", **kw)
-    upgrade(settings.db_url)  # type: ignore[attr-defined]
-    click.echo(f"database at {settings.db_url} is up to date")  # type: ignore[attr-defined]
+    upgrade(settings.db_url)
+    click.echo(f"database at {settings.db_url} is up to date")
 
 
 @main.command()

@@ -24,11 +24,11 @@ class GpioDoorContact:
         self.pin, self.open_level = pin, open_level
         self._request: Any = None
         try:
-            import gpiod  # type: ignore[import-not-found]  # only on the device
+            import gpiod  # only on the device
         except ImportError:
             gpiod = None
         if gpiod is not None and Path(chip).exists() and hasattr(gpiod, "request_lines"):
-            from gpiod.line import Direction  # type: ignore[import-not-found]
+            from gpiod.line import Direction
 
             self._request = gpiod.request_lines(chip, consumer="officehub-door-contact", config={
                 pin: gpiod.LineSettings(direction=Direction.INPUT)})

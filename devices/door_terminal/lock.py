@@ -39,11 +39,11 @@ class GpioRelayLock:
         self._open_until = 0.0
         self._request: Any = None
         try:
-            import gpiod  # type: ignore[import-not-found]  # only on the device
+            import gpiod  # only on the device
         except ImportError:
             gpiod = None
         if gpiod is not None and Path(chip).exists() and hasattr(gpiod, "request_lines"):
-            from gpiod.line import Direction, Value  # type: ignore[import-not-found]
+            from gpiod.line import Direction, Value
 
             self._values = (Value.ACTIVE, Value.INACTIVE)
             self._request = gpiod.request_lines(chip, consumer="officehub-door", config={

@@ -48,7 +48,7 @@ class FormGuard:
         self._disposition = b""
         self._broken = False
         # python-multipart bounds the part headers itself (8 headers of ~4 KB each).
-        self._parser = MultipartParser(boundary, {  # type: ignore[arg-type]
+        self._parser = MultipartParser(boundary, {
             "on_part_begin": self._on_part_begin, "on_header_field": self._on_header_field,
             "on_header_value": self._on_header_value, "on_header_end": self._on_header_end,
             "on_headers_finished": self._on_headers_finished, "on_part_data": self._on_part_data})

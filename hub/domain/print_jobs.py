@@ -224,7 +224,8 @@ _RETRY_CAP = timedelta(minutes=15)
 def retry_delay(attempts: int, *, base: timedelta = timedelta(seconds=30),
                 cap: timedelta = _RETRY_CAP) -> timedelta:
     """Exponential backoff between delivery attempts: 30 s, 1 min, 2 min, … capped at 15 min."""
-    return min(cap, base * (2 ** max(0, attempts - 1)))
+    delay: timedelta = base * (2 ** max(0, attempts - 1))
+    return min(cap, delay)
 
 
 def offer_due(*, last_try: datetime, attempts: int, now: datetime,

@@ -63,7 +63,7 @@ def claim(rt: RuntimeDep, body: ClaimRequest, request: Request) -> ClaimResult:
         raise HTTPException(exc.status, str(exc), headers=headers) from exc
     fleet.config.recompute([done.device_id], actor=f"device:{done.device_id}")
     note = DEMO_NOTE if done.broker_auth == "none" else "credentials are shown once; store them on the device"
-    return ClaimResult(device_id=done.device_id, kind=done.kind, group=done.group, broker_auth=done.broker_auth,  # type: ignore[arg-type]
+    return ClaimResult(device_id=done.device_id, kind=done.kind, group=done.group, broker_auth=done.broker_auth,
                        mqtt=MqttCredentials(url=fleet.device_broker_url, client_id=done.device_id,
                                             username=done.username, password=done.password),
                        firmware_public_key=fleet.firmware.public_key_b64, hub_url=rt.settings.base_url,

@@ -36,7 +36,7 @@ def setup(ctx: FeatureContext) -> None:
         assert isinstance(body, GallerySyncRequest)
         return gallery_page(face, device_id=device_id, body=body)
 
-    ctx.registry.on_request("gallery_sync", sync)  # type: ignore[arg-type]
+    ctx.registry.on_request("gallery_sync", sync)
     ctx.registry.on_event(PunchEvent, handlers.on_punch, on_invalid=handlers.on_unreadable_punch)
     ctx.registry.on_command_ack("delete_templates", lambda d, n, a: on_delete_ack(face, d, n, a))
     if face.snapshots.enabled:

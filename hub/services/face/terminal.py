@@ -87,8 +87,8 @@ class TerminalHandlers:
                                                       f"{policy.frames_window} frames to agree")
             self.live.publish("checkin", {"device_id": device_id, "mode": "thin", **answer})
             return answer
-        if d.outcome == ACCEPTED:
-            emp_id = int(d.employee_id)  # type: ignore[arg-type]
+        if d.outcome == ACCEPTED and d.employee_id is not None:  # accepted always names someone
+            emp_id = int(d.employee_id)
             answer["employee_id"] = str(emp_id)
             with transaction(self.sessions) as s:
                 access = may_open(s, employee_id=emp_id, device_id=device_id, at=now)

@@ -133,7 +133,7 @@ class _Receiver:
         boundary = params.get(b"boundary")
         if ctype != b"multipart/form-data" or not boundary:
             raise UploadError(415, "send the document as multipart/form-data with a 'file' part")
-        parser = MultipartParser(boundary, {  # type: ignore[arg-type]
+        parser = MultipartParser(boundary, {
             "on_part_begin": self.on_part_begin, "on_header_field": self.on_header_field,
             "on_header_value": self.on_header_value, "on_header_end": self.on_header_end,
             "on_headers_finished": self.on_headers_finished, "on_part_data": self.on_part_data,
