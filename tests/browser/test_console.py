@@ -205,7 +205,7 @@ def test_every_admin_page_opens_without_errors_including_the_audit_log(http_hub:
 
 
 def test_every_employee_page_opens_without_errors(http_hub: HttpHub) -> None:
-    username, password, _ = _employee_login(http_hub)
+    username, password, _, _ = _employee_login(http_hub)
     out = run_spec("tour.mjs", env={"OFFICEHUB_URL": http_hub.url, "TOUR_USER": username,
                                     "TOUR_PASSWORD": password, "TOUR_NAME": "employee-tour"})
     assert set(out["visited"]) == {"My attendance", "Print", "Account"}, out
