@@ -15,7 +15,7 @@ from hub.api.schemas.fleet import FirmwarePublic
 from hub.api.schemas.types import Id, Line, NonNegInt
 from hub.auth.tokens import TokenError, check_signed_path
 from hub.db.models.fleet import FirmwareArtifact
-from hub.services.fleet.firmware import FirmwareRefused, Upload, download_path
+from hub.services.fleet.firmware import Upload, download_path
 
 router = APIRouter(prefix="/api/v1/firmware", tags=["firmware"])
 
@@ -34,10 +34,7 @@ def upload(user: AdminUser, rt: RuntimeDep, file: Annotated[UploadFile, File()],
     meta = Upload(kind=kind, version=version, filename=file.filename or f"{kind}-{version}.bin",
                   signature=signature or None, sha256=sha256, notes=notes,
                   min_version=(min_version or "").strip() or None, model=(model or "").strip() or None)
-    try:
-        return get_fleet(rt).firmware.add(meta, file.file, actor=user.username)
-    except FirmwareRefused as exc:
-        raise HTTPException(exc.status, f"firmware refused ({exc.reason}): {exc}") from exc
+    return get_fleet(rt).firmware.add(meta, file.file, actor=user.username)
 
 
 @router.get("", response_model=list[FirmwarePublic])
