@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, StatementError
 
+from hub.auth.tokens import LinkRefused
 from hub.domain.attendance.corrections import CorrectionError, InvalidTransition, NotAllowed
 from hub.domain.rollout_model import RolloutError
 from hub.services.errors import ServiceError
@@ -62,8 +63,9 @@ def service_error_response(exc: ServiceError) -> JSONResponse:
                         headers=headers)
 
 
-# Refusals of the pure rules (hub.domain knows no HTTP): the status each answers with, most specific first.
+# Refusals of code that knows no HTTP (hub.domain, hub.auth): the status each answers with, most specific first.
 DOMAIN_STATUS: dict[type[Exception], int] = {
+    LinkRefused: 403,  # an expired or forged signed download link
     NotAllowed: 403,  # the caller's role may not decide this request
     InvalidTransition: 409,  # already decided
     CorrectionError: 422,
