@@ -22,6 +22,7 @@ from hub.api.schemas.attendance import (
     MissedPunchDecision,
     MissedPunchPublic,
     PunchPublic,
+    RejectionPublic,
     RemoteCheckinResult,
     ShiftCreate,
     ShiftPublic,
@@ -144,7 +145,7 @@ def manual_punch(admin: AdminUser, db: SessionDep, body: ManualPunch) -> dict[st
     return punch_public(row)
 
 
-@router.get("/rejections")
+@router.get("/rejections", response_model=list[RejectionPublic])
 def list_rejections(_: AdminUser, db: SessionDep, device_id: Line | None = None,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Terminal punches the hub refused (re-verification failed, spoofed or unknown device)."""

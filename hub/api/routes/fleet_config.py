@@ -9,7 +9,14 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, get_fleet
 from hub.api.schemas.devices import CommandPublic
-from hub.api.schemas.fleet import ConfigLayerPut, ConfigPatch, ConfigView
+from hub.api.schemas.fleet import (
+    ConfigLayerPublic,
+    ConfigLayerPut,
+    ConfigLayerSaved,
+    ConfigPatch,
+    ConfigSchema,
+    ConfigView,
+)
 from hub.api.schemas.types import Line
 from hub.domain.device_config import ConfigError, config_schema
 from hub.services.commands import command_public
@@ -37,14 +44,14 @@ def patch_config(user: AdminUser, rt: RuntimeDep, device_id: Line, body: ConfigP
                                              actor=user.username)
 
 
-@router.get("/api/v1/config/layers/{scope}/{name}/{kind}")
+@router.get("/api/v1/config/layers/{scope}/{name}/{kind}", response_model=ConfigLayerPublic)
 def get_layer(_: OperatorUser, rt: RuntimeDep, scope: Scope, name: Line, kind: Kind) -> dict[str, Any]:
     _one_site(scope, name)
     return {"scope": scope, "name": name, "kind": kind,
             "values": get_fleet(rt).config.layer(scope=scope, name=name, kind=kind)}
 
 
-@router.put("/api/v1/config/layers/{scope}/{name}/{kind}")
+@router.put("/api/v1/config/layers/{scope}/{name}/{kind}", response_model=ConfigLayerSaved)
 def put_layer(user: AdminUser, rt: RuntimeDep, scope: Scope, name: Line, kind: Kind,
               body: ConfigLayerPut) -> dict[str, Any]:
     """Site defaults: ``/config/layers/site/default/{kind}``; a group: ``/config/layers/group/{group}/{kind}``."""
@@ -54,7 +61,7 @@ def put_layer(user: AdminUser, rt: RuntimeDep, scope: Scope, name: Line, kind: K
     return {"scope": scope, "name": name, "kind": kind, "values": body.values, "devices_updated": changed}
 
 
-@router.get("/api/v1/config/schema/{kind}")
+@router.get("/api/v1/config/schema/{kind}", response_model=ConfigSchema)
 def get_schema(_: OperatorUser, kind: Kind) -> dict[str, Any]:
     try:
         return config_schema(kind)

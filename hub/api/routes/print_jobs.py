@@ -11,13 +11,16 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.deps import AdminUser, CurrentUser, OperatorUser, RuntimeDep, SessionDep, get_print
+from hub.api.schemas.fleet import AlertPublic
 from hub.api.schemas.printing import (
     DepartmentUpdate,
+    FaceReleaseResult,
     HistoryPublic,
     PinUpdate,
     PrintJobCreate,
     PrintJobPage,
     PrintJobPublic,
+    PrintUsage,
     QuotaUpdate,
     StationUpdate,
 )
@@ -126,7 +129,7 @@ def set_pin(body: PinUpdate, rt: RuntimeDep, user: CurrentUser) -> None:
     get_print(rt).release.pins.set_pin(owner_key=body.owner or owner_key(user), pin=body.pin, actor=user.username)
 
 
-@router.get("/usage")
+@router.get("/usage", response_model=PrintUsage)
 def my_usage(session: SessionDep, user: CurrentUser) -> dict[str, object]:
     from datetime import datetime
 
@@ -156,7 +159,7 @@ def set_station(terminal_id: Line, body: StationUpdate, rt: RuntimeDep, _: Admin
     get_print(rt).release.set_station(terminal_id=terminal_id, box_id=body.box_id, queue=body.queue)
 
 
-@router.post("/release-stations/{terminal_id}/face")
+@router.post("/release-stations/{terminal_id}/face", response_model=FaceReleaseResult)
 async def release_face(terminal_id: Line, photo: UploadFile, rt: RuntimeDep, _: OperatorUser) -> dict[str, Any]:
     """A release station's camera frame: whoever it recognises gets their held jobs printed here."""
     feature = get_print(rt)
@@ -167,7 +170,7 @@ async def release_face(terminal_id: Line, photo: UploadFile, rt: RuntimeDep, _: 
                                    image=data)
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=list[AlertPublic])
 def list_alerts(session: SessionDep, _: OperatorUser,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Printer faults and failed/stuck jobs (the print slice of ``/api/v1/alerts``)."""

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import select
 
 from hub.api.deps import AdminUser, RuntimeDep, SessionDep, get_fleet
-from hub.api.schemas.fleet import ClaimCreate, ClaimIssued, ClaimRequest, ClaimResult, MqttCredentials, RevokeResult
+from hub.api.schemas.fleet import (
+    ClaimCreate,
+    ClaimIssued,
+    ClaimPublic,
+    ClaimRequest,
+    ClaimResult,
+    MqttCredentials,
+    RevokeResult,
+)
 from hub.api.schemas.types import Line
 from hub.db.models.fleet import DeviceClaim
 
@@ -27,7 +35,7 @@ def create_claim(user: AdminUser, rt: RuntimeDep, body: ClaimCreate) -> ClaimIss
                        group=issued.group, expires_at=issued.expires_at)
 
 
-@router.get("/api/v1/provisioning/claims")
+@router.get("/api/v1/provisioning/claims", response_model=list[ClaimPublic])
 def list_claims(_: AdminUser, db: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                 ) -> list[dict[str, object]]:
     rows = db.execute(select(DeviceClaim).order_by(DeviceClaim.id.desc()).limit(limit)).scalars()

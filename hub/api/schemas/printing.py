@@ -103,3 +103,21 @@ class DepartmentUpdate(BaseModel):
 class StationUpdate(BaseModel):
     box_id: Line = Field(min_length=1, max_length=64)
     queue: Line | None = Field(default=None, max_length=127)
+
+
+class PrintUsage(BaseModel):
+    """Pages used this period against the caller's quota and their department's (None: no limit)."""
+
+    period: str
+    owner: str
+    used: int
+    limit: int | None
+    department: str | None
+    department_used: int | None
+    department_limit: int | None
+
+
+class FaceReleaseResult(BaseModel):
+    employee_id: int
+    job_ids: list[str]
+    message: str
