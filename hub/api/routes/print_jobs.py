@@ -11,12 +11,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.deps import AdminUser, CurrentUser, OperatorUser, RuntimeDep, SessionDep, get_print
-from hub.api.schemas.fleet import AlertPublic
 from hub.api.schemas.printing import (
     DepartmentUpdate,
     FaceReleaseResult,
     HistoryPublic,
     PinUpdate,
+    PrintAlertPublic,
     PrintJobCreate,
     PrintJobPage,
     PrintJobPublic,
@@ -170,7 +170,7 @@ async def release_face(terminal_id: Line, photo: UploadFile, rt: RuntimeDep, _: 
                                    image=data)
 
 
-@router.get("/alerts", response_model=list[AlertPublic])
+@router.get("/alerts", response_model=list[PrintAlertPublic])
 def list_alerts(session: SessionDep, _: OperatorUser,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Printer faults and failed/stuck jobs (the print slice of ``/api/v1/alerts``)."""

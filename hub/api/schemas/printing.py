@@ -121,3 +121,21 @@ class FaceReleaseResult(BaseModel):
     employee_id: int
     job_ids: list[str]
     message: str
+
+
+class PrintAlertPublic(BaseModel):
+    """A printer fault or failed/stuck job, in the print console's shape."""
+
+    id: int
+    at: datetime
+    last_at: datetime
+    kind: str
+    code: str
+    severity: str
+    box_id: str | None
+    queue: str | None
+    job_id: str | None
+    message: str
+    details: dict[str, Any]
+    state: str
+    count: int
