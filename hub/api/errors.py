@@ -1,5 +1,7 @@
 """App-level error answers: invalid requests (422), data the database cannot hold (422, a safety net
-behind the input types of ``hub.api.schemas.types``), and a face engine that is busy (503).
+behind the input types of ``hub.api.schemas.types``), every ``ServiceError`` a service raises (its own
+status: a busy face engine is a 503 with Retry-After), and the few refusals of the pure domain rules.
+Routes do not translate errors by hand: they let these propagate.
 
 Every error body is ``{"detail": …}`` (``hub.api.openapi`` documents that shape for every route).
 """
@@ -7,6 +9,7 @@ Every error body is ``{"detail": …}`` (``hub.api.openapi`` documents that shap
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,7 +18,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, StatementError
 
-from hub.services.face.workers import FaceEngineUnavailable
+from hub.auth.tokens import LinkRefused
+from hub.domain.attendance.corrections import CorrectionError, InvalidTransition, NotAllowed
+from hub.domain.rollout_model import RolloutError
+from hub.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,28 @@ def _data_error_cause(exc: Exception) -> Exception:
     return orig if isinstance(orig, Exception) else exc
 
 
+def service_error_response(exc: ServiceError) -> JSONResponse:
+    headers = None
+    if exc.retry_after_s is not None:
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
+    return JSONResponse(status_code=exc.status, content={"detail": scrub(exc.detail), **exc.details},
+                        headers=headers)
+
+
+# Refusals of code that knows no HTTP (hub.domain, hub.auth): the status each answers with, most specific first.
+DOMAIN_STATUS: dict[type[Exception], int] = {
+    LinkRefused: 403,  # an expired or forged signed download link
+    NotAllowed: 403,  # the caller's role may not decide this request
+    InvalidTransition: 409,  # already decided
+    CorrectionError: 422,
+    RolloutError: 422,  # an invalid plan (state conflicts come from the rollout service as 409)
+}
+
+
+def _domain_status(exc: Exception) -> int:
+    return next(status for exc_type, status in DOMAIN_STATUS.items() if isinstance(exc, exc_type))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -76,8 +104,13 @@ def install_error_handlers(app: FastAPI) -> None:
     # A bind processor's error (a date moved out of range by its offset) arrives wrapped in a StatementError.
     app.add_exception_handler(StatementError, statement_error)
 
-    @app.exception_handler(FaceEngineUnavailable)
-    async def face_engine_unavailable(_: Request, exc: FaceEngineUnavailable) -> JSONResponse:
-        # Busy, or the worker holding this request died: the hub is fine, the client retries.
-        return JSONResponse(status_code=503, content={"detail": str(exc), "code": f"face_engine_{exc.code}"},
-                            headers={"Retry-After": str(exc.retry_after_s)})
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        # Every refusal a service raises (a busy face engine included: 503 with Retry-After).
+        return service_error_response(exc)
+
+    async def domain_error(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=_domain_status(exc), content={"detail": str(exc)})
+
+    for domain_type in DOMAIN_STATUS:
+        app.add_exception_handler(domain_type, domain_error)

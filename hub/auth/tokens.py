@@ -80,10 +80,14 @@ def sign_url_path(path: str, *, secret: str, expires_at: int) -> str:
     return f"expires={expires_at}&sig={sig}"
 
 
+class LinkRefused(TokenError):
+    """A signed download link that is expired or forged (403: the link itself is the credential)."""
+
+
 def check_signed_path(path: str, *, secret: str, expires: int, sig: str, now: float | None = None) -> None:
     if (now or time.time()) > expires:
-        raise TokenError("download link expired")
+        raise LinkRefused("download link expired")
     expected = sign_url_path(path, secret=secret, expires_at=expires).split("sig=", 1)[1]
     # As bytes: compare_digest refuses str with non-ASCII characters, and ``sig`` is whatever the URL held.
     if not hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace")):
-        raise TokenError("bad download signature")
+        raise LinkRefused("bad download signature")

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from hub.db.models.fleet import Alert
 from hub.db.session import SessionFactory, transaction
 from hub.services.audit import audit
+from hub.services.errors import Conflict, NotFound
 from hub.services.live import LiveFeed
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,8 @@ OPEN_STATES = ("open", "acked")
 AlertListener = Callable[[str, dict[str, Any]], None]
 
 
-class AlertError(ValueError):
-    pass
+class AlertError(Conflict, ValueError):
+    """An alert change that does not fit (already resolved), or an invalid alert."""
 
 
 def alert_public(a: Alert) -> dict[str, Any]:
@@ -109,7 +110,7 @@ class Alerts:
         with transaction(self.sessions) as s:
             a = s.get(Alert, alert_id)
             if a is None:
-                raise LookupError(f"no alert {alert_id}")
+                raise NotFound(f"no alert {alert_id}")
             if a.state == "resolved":
                 raise AlertError(f"alert {alert_id} is already resolved")
             if to == "acked":

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from hub.db.models.core import Device, DeviceCommand
 from hub.db.session import SessionFactory, transaction
+from hub.services.errors import ServiceError
 from protocol import events as bodies
 from protocol import payloads as p
 from protocol import topics
@@ -27,8 +28,10 @@ log = logging.getLogger(__name__)
 OPEN_STATES = ("pending", "sent")
 
 
-class CommandRejected(ValueError):
+class CommandRejected(ServiceError, ValueError):
     """The command cannot be sent (unknown name, bad arguments, unknown device)."""
+
+    status = 422
 
 
 class CommandService:

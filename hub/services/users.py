@@ -16,13 +16,12 @@ from hub.auth.passwords import hash_password, verify_password
 from hub.auth.tokens import Role
 from hub.db.models.core import User
 from hub.services.audit import audit
+from hub.services.errors import ServiceError
 
 
-class UserChangeRefused(Exception):
+class UserChangeRefused(ServiceError):
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(message, status=status)
 
 
 def get_user(session: Session, user_id: int) -> User:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from hub.api.deps import OperatorUser, RuntimeDep, SessionDep
 from hub.api.schemas.fleet import AlertPublic
 from hub.api.schemas.types import Id, Line
 from hub.db.models.fleet import Alert
-from hub.services.alerts import AlertError, alert_public
+from hub.services.alerts import alert_public
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -35,12 +35,7 @@ def list_alerts(_: OperatorUser, db: SessionDep,
 
 
 def _move(rt: RuntimeDep, alert_id: Id, to: str, by: str) -> dict[str, Any]:
-    try:
-        return rt.alerts.transition(alert_id, to=to, by=by)  # type: ignore[arg-type]
-    except LookupError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except AlertError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return rt.alerts.transition(alert_id, to=to, by=by)  # type: ignore[arg-type]
 
 
 @router.post("/{alert_id}/ack", response_model=AlertPublic)

@@ -22,6 +22,7 @@ from hub.api.schemas.attendance import (
     MissedPunchDecision,
     MissedPunchPublic,
     PunchPublic,
+    RejectionPublic,
     RemoteCheckinResult,
     ShiftCreate,
     ShiftPublic,
@@ -30,11 +31,10 @@ from hub.api.schemas.types import Finite, Id, Line
 from hub.auth.tokens import Principal, Role
 from hub.db.models.attendance import HolidayRow, MissedPunchRow, OfficeLocation, PunchRejection, PunchRow, ShiftRow
 from hub.db.models.people import Employee
-from hub.domain.attendance import CorrectionError, NotAllowed, PunchDirection, approve, create_request, reject
+from hub.domain.attendance import PunchDirection, approve, create_request, reject
 from hub.services.attendance.punches import PunchIn, punch_public, record_punch
-from hub.services.attendance.remote import RemoteRefused, remote_checkin
+from hub.services.attendance.remote import remote_checkin
 from hub.services.attendance.timesheets import (
-    TimesheetError,
     audit_to_json,
     request_from_row,
     shift_from_row,
@@ -145,7 +145,7 @@ def manual_punch(admin: AdminUser, db: SessionDep, body: ManualPunch) -> dict[st
     return punch_public(row)
 
 
-@router.get("/rejections")
+@router.get("/rejections", response_model=list[RejectionPublic])
 def list_rejections(_: AdminUser, db: SessionDep, device_id: Line | None = None,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Terminal punches the hub refused (re-verification failed, spoofed or unknown device)."""
@@ -172,11 +172,8 @@ def get_timesheets(
     format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
 ) -> Any:
     employee_id = _own(user, employee_id)
-    try:
-        records = timesheet(db, start=from_, end=to, employee_id=employee_id, department=department,
-                            now=datetime.now(UTC))
-    except TimesheetError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    records = timesheet(db, start=from_, end=to, employee_id=employee_id, department=department,
+                        now=datetime.now(UTC))
     name = f"timesheet_{from_}_{to}"
     if format == "csv":
         return Response(to_csv(records), media_type="text/csv; charset=utf-8",
@@ -204,12 +201,9 @@ def file_missed_punch(user: CurrentUser, db: SessionDep, body: MissedPunchCreate
     assert emp_id is not None
     if db.get(Employee, emp_id) is None:
         raise HTTPException(404, f"no employee {emp_id}")
-    try:
-        req = create_request(id=uuid.uuid4().hex, employee_id=str(emp_id), ts=body.ts,
-                             direction=PunchDirection(body.direction), reason=body.reason,
-                             actor=_actor(user), at=datetime.now(UTC))
-    except CorrectionError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    req = create_request(id=uuid.uuid4().hex, employee_id=str(emp_id), ts=body.ts,
+                         direction=PunchDirection(body.direction), reason=body.reason,
+                         actor=_actor(user), at=datetime.now(UTC))
     row = MissedPunchRow(id=req.id, employee_id=emp_id, ts=req.ts, direction=req.direction.value,
                          reason=req.reason, state=req.state.value, audit=audit_to_json(req))
     db.add(row)
@@ -243,13 +237,8 @@ def _decide(user: Principal, db: SessionDep, request_id: str, note: str, verb: s
     req = request_from_row(row)
     if user.employee_id is not None and user.employee_id == row.employee_id:
         raise HTTPException(403, "employees may not decide their own requests")
-    try:
-        fn = approve if verb == "approve" else reject
-        new = fn(req, actor=user.username, actor_role=user.role.value, at=datetime.now(UTC), note=note)
-    except NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from exc
-    except CorrectionError as exc:
-        raise HTTPException(409 if "already" in str(exc) else 422, str(exc)) from exc
+    fn = approve if verb == "approve" else reject
+    new = fn(req, actor=user.username, actor_role=user.role.value, at=datetime.now(UTC), note=note)
     row.state, row.audit = new.state.value, audit_to_json(new)
     audit(db, actor=user.username, action=f"missed_punch.{verb}", target_type="employee",
           target_id=str(row.employee_id), detail={"request_id": row.id, "note": note})
@@ -299,8 +288,5 @@ def remote(user: LinkedUser, rt: RuntimeDep, lat: Annotated[Finite, Form()], lon
     data = file.file.read(15 * 1024 * 1024 + 1)
     if len(data) > 15 * 1024 * 1024:
         raise HTTPException(413, "file: too_large")
-    try:
-        return remote_checkin(get_face(rt), employee_id=user.employee_id, lat=lat, lon=lon, selfie=data,
-                              direction=direction, location_id=location_id)
-    except RemoteRefused as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
+    return remote_checkin(get_face(rt), employee_id=user.employee_id, lat=lat, lon=lon, selfie=data,
+                          direction=direction, location_id=location_id)

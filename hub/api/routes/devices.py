@@ -16,7 +16,7 @@ from hub.auth.command_rights import raw_command_refusal
 from hub.db.models.core import Device, DeviceCommand
 from hub.db.models.fleet import DeviceTag, FleetDevice
 from hub.services.audit import audit
-from hub.services.commands import CommandRejected, command_public
+from hub.services.commands import command_public
 from hub.services.fleet.provisioning import ensure_fleet_row, set_tags
 from protocol.events import COMMAND_ARGS
 
@@ -106,11 +106,8 @@ def send_command(user: OperatorUser, rt: RuntimeDep, db: SessionDep, device_id: 
     refusal = raw_command_refusal(body.name, user.role) if body.name in COMMAND_ARGS else None
     if refusal is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
-    try:
-        cmd = rt.commands.send(device_id=device_id, name=body.name, args=body.args, ttl_s=body.ttl_s,
-                               ack_timeout_s=body.ack_timeout_s, created_by=user.username)
-    except CommandRejected as exc:
-        raise HTTPException(422, str(exc)) from exc
+    cmd = rt.commands.send(device_id=device_id, name=body.name, args=body.args, ttl_s=body.ttl_s,
+                           ack_timeout_s=body.ack_timeout_s, created_by=user.username)
     audit(db, actor=user.username, action="device.command", target_type="device", target_id=device_id,
           detail={"command_id": cmd.id, "name": cmd.name, "args": cmd.args})
     db.commit()

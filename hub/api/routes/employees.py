@@ -23,8 +23,8 @@ from hub.auth.tokens import Role
 from hub.db.models.attendance import ShiftRow
 from hub.db.models.people import Employee, FaceTemplate
 from hub.services.audit import audit
-from hub.services.face.enrolment import MAX_PHOTOS, EnrolmentError, enrol
-from hub.services.face.erasure import NoSuchEmployee, erase_employee, erasure_status
+from hub.services.face.enrolment import MAX_PHOTOS, enrol
+from hub.services.face.erasure import erase_employee, erasure_status
 from hub.services.face.sync import notify_edge_terminals
 
 router = APIRouter(prefix="/api/v1/employees", tags=["employees"])
@@ -123,11 +123,8 @@ def enrol_faces(admin: AdminUser, rt: RuntimeDep, db: SessionDep, employee_id: I
         if len(data) > MAX_PHOTO_BYTES:
             raise HTTPException(413, f"photo {i + 1}: too_large: more than {MAX_PHOTO_BYTES} bytes")
         photos.append(data)
-    try:
-        result = enrol(sessions=rt.sessions, engine=face.engine, gallery=face.gallery, employee_id=employee_id,
-                       photos=photos, actor=admin.username, photo_dir=face.photo_dir)
-    except EnrolmentError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
+    result = enrol(sessions=rt.sessions, engine=face.engine, gallery=face.gallery, employee_id=employee_id,
+                   photos=photos, actor=admin.username, photo_dir=face.photo_dir)
     notify_edge_terminals(face, rt.commands, version=face.gallery.version)
     return EnrolResponse(employee_id=employee_id, template_ids=result.template_ids, face_px=result.face_px,
                          gallery_version=face.gallery.version)
@@ -150,15 +147,9 @@ def list_faces(admin: AdminUser, db: SessionDep, employee_id: Id) -> list[FaceTe
 def erase(admin: AdminUser, rt: RuntimeDep, employee_id: Id) -> dict[str, Any]:
     """Right to erasure: templates, photos and snapshots are deleted on the hub now; every door
     terminal is told to delete them too (see ``GET /{id}/erasure`` for their acks)."""
-    try:
-        return erase_employee(get_face(rt), rt.commands, employee_id=employee_id, actor=admin.username)
-    except NoSuchEmployee as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no employee {employee_id}") from exc
+    return erase_employee(get_face(rt), rt.commands, employee_id=employee_id, actor=admin.username)
 
 
 @router.get("/{employee_id}/erasure", response_model=ErasureStatus)
 def get_erasure(_: AdminUser, rt: RuntimeDep, employee_id: Id) -> dict[str, Any]:
-    try:
-        return erasure_status(get_face(rt), employee_id=employee_id)
-    except NoSuchEmployee as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no employee {employee_id}") from exc
+    return erasure_status(get_face(rt), employee_id=employee_id)

@@ -11,11 +11,11 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep, get_fleet
-from hub.api.schemas.fleet import FirmwarePublic
+from hub.api.schemas.fleet import FirmwareKey, FirmwarePublic
 from hub.api.schemas.types import Id, Line, NonNegInt
-from hub.auth.tokens import TokenError, check_signed_path
+from hub.auth.tokens import check_signed_path
 from hub.db.models.fleet import FirmwareArtifact
-from hub.services.fleet.firmware import FirmwareRefused, Upload, download_path
+from hub.services.fleet.firmware import Upload, download_path
 
 router = APIRouter(prefix="/api/v1/firmware", tags=["firmware"])
 
@@ -34,10 +34,7 @@ def upload(user: AdminUser, rt: RuntimeDep, file: Annotated[UploadFile, File()],
     meta = Upload(kind=kind, version=version, filename=file.filename or f"{kind}-{version}.bin",
                   signature=signature or None, sha256=sha256, notes=notes,
                   min_version=(min_version or "").strip() or None, model=(model or "").strip() or None)
-    try:
-        return get_fleet(rt).firmware.add(meta, file.file, actor=user.username)
-    except FirmwareRefused as exc:
-        raise HTTPException(exc.status, f"firmware refused ({exc.reason}): {exc}") from exc
+    return get_fleet(rt).firmware.add(meta, file.file, actor=user.username)
 
 
 @router.get("", response_model=list[FirmwarePublic])
@@ -48,7 +45,7 @@ def list_firmware(_: OperatorUser, db: SessionDep, kind: Line | None = None) -> 
     return list(db.execute(q).scalars())
 
 
-@router.get("/public-key")
+@router.get("/public-key", response_model=FirmwareKey)
 def public_key(rt: RuntimeDep) -> dict[str, str]:
     """The Ed25519 key devices verify firmware with (public by nature)."""
     return {"algorithm": "ed25519", "public_key": get_fleet(rt).firmware.public_key_b64}
@@ -58,10 +55,7 @@ def public_key(rt: RuntimeDep) -> dict[str, str]:
 def download(rt: RuntimeDep, firmware_id: Id, expires: Annotated[NonNegInt, Query()],
              sig: Annotated[str, Query(max_length=128)]) -> StreamingResponse:
     """Devices download with the signed URL from ``update_firmware`` (no user token)."""
-    try:
-        check_signed_path(download_path(firmware_id), secret=rt.settings.secret(), expires=expires, sig=sig)
-    except TokenError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    check_signed_path(download_path(firmware_id), secret=rt.settings.secret(), expires=expires, sig=sig)
     fw = get_fleet(rt).firmware
     art = fw.get(firmware_id)
     if art is None or not Path(art.path).exists():

@@ -9,11 +9,17 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, get_fleet
 from hub.api.schemas.devices import CommandPublic
-from hub.api.schemas.fleet import ConfigLayerPut, ConfigPatch, ConfigView
+from hub.api.schemas.fleet import (
+    ConfigLayerPublic,
+    ConfigLayerPut,
+    ConfigLayerSaved,
+    ConfigPatch,
+    ConfigSchema,
+    ConfigView,
+)
 from hub.api.schemas.types import Line
 from hub.domain.device_config import ConfigError, config_schema
-from hub.services.commands import CommandRejected, command_public
-from hub.services.fleet.config import ConfigRefused
+from hub.services.commands import command_public
 
 router = APIRouter(tags=["fleet config"])
 Scope = Annotated[str, Path(pattern=r"^(site|group)$")]
@@ -27,49 +33,35 @@ def _one_site(scope: str, name: str) -> None:
                                  "(use groups for buildings or floors)")
 
 
-def _refused(exc: ConfigRefused) -> HTTPException:
-    detail: Any = str(exc) if not exc.issues else {"message": str(exc), "issues": exc.issues}
-    return HTTPException(exc.status, detail)
-
-
 @router.get("/api/v1/devices/{device_id}/config", response_model=ConfigView)
 def get_config(_: OperatorUser, rt: RuntimeDep, device_id: Line) -> dict[str, Any]:
-    try:
-        return get_fleet(rt).config.view(device_id)
-    except ConfigRefused as exc:
-        raise _refused(exc) from exc
+    return get_fleet(rt).config.view(device_id)
 
 
 @router.patch("/api/v1/devices/{device_id}/config", response_model=ConfigView)
 def patch_config(user: AdminUser, rt: RuntimeDep, device_id: Line, body: ConfigPatch) -> dict[str, Any]:
-    try:
-        return get_fleet(rt).config.patch_device(device_id, body.values, expected_version=body.expected_version,
-                                                 actor=user.username)
-    except ConfigRefused as exc:
-        raise _refused(exc) from exc
+    return get_fleet(rt).config.patch_device(device_id, body.values, expected_version=body.expected_version,
+                                             actor=user.username)
 
 
-@router.get("/api/v1/config/layers/{scope}/{name}/{kind}")
+@router.get("/api/v1/config/layers/{scope}/{name}/{kind}", response_model=ConfigLayerPublic)
 def get_layer(_: OperatorUser, rt: RuntimeDep, scope: Scope, name: Line, kind: Kind) -> dict[str, Any]:
     _one_site(scope, name)
     return {"scope": scope, "name": name, "kind": kind,
             "values": get_fleet(rt).config.layer(scope=scope, name=name, kind=kind)}
 
 
-@router.put("/api/v1/config/layers/{scope}/{name}/{kind}")
+@router.put("/api/v1/config/layers/{scope}/{name}/{kind}", response_model=ConfigLayerSaved)
 def put_layer(user: AdminUser, rt: RuntimeDep, scope: Scope, name: Line, kind: Kind,
               body: ConfigLayerPut) -> dict[str, Any]:
     """Site defaults: ``/config/layers/site/default/{kind}``; a group: ``/config/layers/group/{group}/{kind}``."""
     _one_site(scope, name)
-    try:
-        changed = get_fleet(rt).config.set_layer(scope=scope, name=name, kind=kind, values=body.values,
-                                                 actor=user.username)
-    except ConfigRefused as exc:
-        raise _refused(exc) from exc
+    changed = get_fleet(rt).config.set_layer(scope=scope, name=name, kind=kind, values=body.values,
+                                             actor=user.username)
     return {"scope": scope, "name": name, "kind": kind, "values": body.values, "devices_updated": changed}
 
 
-@router.get("/api/v1/config/schema/{kind}")
+@router.get("/api/v1/config/schema/{kind}", response_model=ConfigSchema)
 def get_schema(_: OperatorUser, kind: Kind) -> dict[str, Any]:
     try:
         return config_schema(kind)
@@ -83,11 +75,8 @@ def fetch_logs(user: OperatorUser, rt: RuntimeDep, device_id: Line,
                min_level: Annotated[str, Query(pattern=r"^(debug|info|warning|error)$")] = "debug",
                wait_s: Annotated[float, Query(ge=0, le=30)] = 10) -> dict[str, Any]:
     """Ask the device for its recent log lines; waits up to ``wait_s`` for them (then poll the command)."""
-    try:
-        cmd = rt.commands.send(device_id=device_id, name="fetch_logs", args={"lines": lines, "min_level": min_level},
-                               ttl_s=60, ack_timeout_s=30, created_by=user.username)
-    except CommandRejected as exc:
-        raise HTTPException(422, str(exc)) from exc
+    cmd = rt.commands.send(device_id=device_id, name="fetch_logs", args={"lines": lines, "min_level": min_level},
+                           ttl_s=60, ack_timeout_s=30, created_by=user.username)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         current = rt.commands.get(cmd.id)

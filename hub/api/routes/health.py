@@ -8,12 +8,13 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from hub.api.deps import RuntimeDep
+from hub.api.schemas.health import HealthPublic
 from hub.services.face.service import FACE
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=HealthPublic)
 def healthz(rt: RuntimeDep) -> dict[str, Any]:
     db_ok = True
     try:

@@ -13,11 +13,14 @@ from starlette.concurrency import run_in_threadpool
 from hub.api.deps import AdminUser, CurrentUser, OperatorUser, RuntimeDep, SessionDep, get_print
 from hub.api.schemas.printing import (
     DepartmentUpdate,
+    FaceReleaseResult,
     HistoryPublic,
     PinUpdate,
+    PrintAlertPublic,
     PrintJobCreate,
     PrintJobPage,
     PrintJobPublic,
+    PrintUsage,
     QuotaUpdate,
     StationUpdate,
 )
@@ -29,9 +32,9 @@ from hub.domain.print_quota import period_of
 from hub.services.printing import quota
 from hub.services.printing.alerts import list_print_alerts
 from hub.services.printing.face_release import release_by_face
-from hub.services.printing.jobs import JobRequest, PrintRefused, owner_key
+from hub.services.printing.jobs import JobRequest, owner_key
 from hub.services.printing.setup import PrintFeature
-from hub.services.printing.upload import UploadError, receive_upload
+from hub.services.printing.upload import receive_upload
 from protocol.bodies_print import PrintOptionsBody
 
 router = APIRouter(prefix="/api/v1/print", tags=["print"])
@@ -75,13 +78,10 @@ def _own_job(feature: PrintFeature, user: Principal, job_id: str) -> PrintJob:
 async def submit_job(request: Request, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
     feature = get_print(rt)
     length = request.headers.get("content-length")
-    try:
-        upload = await receive_upload(content_type=request.headers.get("content-type", ""), body=request.stream(),
-                                      tmp_dir=feature.jobs.tmp,
-                                      max_bytes=int(rt.settings.print_max_upload_mb * 1024 * 1024),
-                                      content_length=int(length) if length and length.isdigit() else None)
-    except UploadError as exc:
-        raise HTTPException(exc.status, exc.message) from exc
+    upload = await receive_upload(content_type=request.headers.get("content-type", ""), body=request.stream(),
+                                  tmp_dir=feature.jobs.tmp,
+                                  max_bytes=int(rt.settings.print_max_upload_mb * 1024 * 1024),
+                                  content_length=int(length) if length and length.isdigit() else None)
     try:
         try:
             form = PrintJobCreate.model_validate(upload.fields)
@@ -90,10 +90,7 @@ async def submit_job(request: Request, rt: RuntimeDep, user: CurrentUser) -> Pri
             raise HTTPException(422, msg) from exc
         req = JobRequest(printer=form.printer, hold=form.hold, options=PrintOptionsBody(
             copies=form.copies, duplex=form.duplex, color=form.color, page_ranges=form.page_ranges, media=form.media))
-        try:
-            job = await run_in_threadpool(feature.jobs.submit, principal=user, upload=upload, req=req)
-        except PrintRefused as exc:
-            raise HTTPException(exc.status, exc.message) from exc
+        job = await run_in_threadpool(feature.jobs.submit, principal=user, upload=upload, req=req)
     finally:
         await run_in_threadpool(upload.discard)
     return _public(feature, job, viewer=user)
@@ -121,10 +118,7 @@ def get_job(job_id: Line, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
 def cancel_job(job_id: Line, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
     feature = get_print(rt)
     _own_job(feature, user, job_id)
-    try:
-        job = feature.jobs.cancel(job_id, by=user.username)
-    except PrintRefused as exc:
-        raise HTTPException(exc.status, exc.message) from exc
+    job = feature.jobs.cancel(job_id, by=user.username)
     return _public(feature, job, viewer=user)
 
 
@@ -132,14 +126,10 @@ def cancel_job(job_id: Line, rt: RuntimeDep, user: CurrentUser) -> PrintJobPubli
 def set_pin(body: PinUpdate, rt: RuntimeDep, user: CurrentUser) -> None:
     if body.owner is not None and not user.at_least(Role.ADMIN):
         raise HTTPException(403, "only admins set another person's PIN")
-    try:
-        get_print(rt).release.pins.set_pin(owner_key=body.owner or owner_key(user), pin=body.pin,
-                                          actor=user.username)
-    except PrintRefused as exc:
-        raise HTTPException(exc.status, exc.message) from exc
+    get_print(rt).release.pins.set_pin(owner_key=body.owner or owner_key(user), pin=body.pin, actor=user.username)
 
 
-@router.get("/usage")
+@router.get("/usage", response_model=PrintUsage)
 def my_usage(session: SessionDep, user: CurrentUser) -> dict[str, object]:
     from datetime import datetime
 
@@ -169,21 +159,18 @@ def set_station(terminal_id: Line, body: StationUpdate, rt: RuntimeDep, _: Admin
     get_print(rt).release.set_station(terminal_id=terminal_id, box_id=body.box_id, queue=body.queue)
 
 
-@router.post("/release-stations/{terminal_id}/face")
+@router.post("/release-stations/{terminal_id}/face", response_model=FaceReleaseResult)
 async def release_face(terminal_id: Line, photo: UploadFile, rt: RuntimeDep, _: OperatorUser) -> dict[str, Any]:
     """A release station's camera frame: whoever it recognises gets their held jobs printed here."""
     feature = get_print(rt)
     data = await photo.read(8 * 1024 * 1024 + 1)
     if len(data) > 8 * 1024 * 1024:
         raise HTTPException(413, "the photo is larger than 8 MB")
-    try:
-        return await run_in_threadpool(release_by_face, rt.services, feature.release, terminal_id=terminal_id,
-                                       image=data)
-    except PrintRefused as exc:
-        raise HTTPException(exc.status, exc.message) from exc
+    return await run_in_threadpool(release_by_face, rt.services, feature.release, terminal_id=terminal_id,
+                                   image=data)
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=list[PrintAlertPublic])
 def list_alerts(session: SessionDep, _: OperatorUser,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     """Printer faults and failed/stuck jobs (the print slice of ``/api/v1/alerts``)."""

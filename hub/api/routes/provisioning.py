@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import select
 
 from hub.api.deps import AdminUser, RuntimeDep, SessionDep, get_fleet
-from hub.api.schemas.fleet import ClaimCreate, ClaimIssued, ClaimRequest, ClaimResult, MqttCredentials, RevokeResult
+from hub.api.schemas.fleet import (
+    ClaimCreate,
+    ClaimIssued,
+    ClaimPublic,
+    ClaimRequest,
+    ClaimResult,
+    MqttCredentials,
+    RevokeResult,
+)
 from hub.api.schemas.types import Line
 from hub.db.models.fleet import DeviceClaim
-from hub.services.fleet.provisioning import ProvisioningError
 
 router = APIRouter(tags=["provisioning"])
 
@@ -22,17 +28,14 @@ DEMO_NOTE = ("demo mode: the broker does not authenticate devices (no dynsec adm
 
 @router.post("/api/v1/provisioning/claims", response_model=ClaimIssued, status_code=status.HTTP_201_CREATED)
 def create_claim(user: AdminUser, rt: RuntimeDep, body: ClaimCreate) -> ClaimIssued:
-    try:
-        issued = get_fleet(rt).provisioning.create_claim(
-            device_kind=body.device_kind, group=body.group, location=body.location, tags=body.tags,
-            ttl_s=body.ttl_s, device_id=body.device_id, created_by=user.username)
-    except ProvisioningError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
+    issued = get_fleet(rt).provisioning.create_claim(
+        device_kind=body.device_kind, group=body.group, location=body.location, tags=body.tags,
+        ttl_s=body.ttl_s, device_id=body.device_id, created_by=user.username)
     return ClaimIssued(claim_id=issued.claim_id, token=issued.token, device_kind=issued.device_kind,
                        group=issued.group, expires_at=issued.expires_at)
 
 
-@router.get("/api/v1/provisioning/claims")
+@router.get("/api/v1/provisioning/claims", response_model=list[ClaimPublic])
 def list_claims(_: AdminUser, db: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                 ) -> list[dict[str, object]]:
     rows = db.execute(select(DeviceClaim).order_by(DeviceClaim.id.desc()).limit(limit)).scalars()
@@ -55,12 +58,8 @@ def claim(rt: RuntimeDep, body: ClaimRequest, request: Request) -> ClaimResult:
     """A new device presents its one-time token (no user token: the claim token is the credential)."""
     fleet = get_fleet(rt)
     source = request.client.host if request.client else None
-    try:
-        done = fleet.provisioning.claim(token=body.token, device_kind=body.device_kind, device_id=body.device_id,
-                                        source=source)
-    except ProvisioningError as exc:
-        headers = None if exc.retry_after_s is None else {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
-        raise HTTPException(exc.status, str(exc), headers=headers) from exc
+    done = fleet.provisioning.claim(token=body.token, device_kind=body.device_kind, device_id=body.device_id,
+                                    source=source)
     fleet.config.recompute([done.device_id], actor=f"device:{done.device_id}")
     note = DEMO_NOTE if done.broker_auth == "none" else "credentials are shown once; store them on the device"
     return ClaimResult(device_id=done.device_id, kind=done.kind, group=done.group, broker_auth=done.broker_auth,
@@ -71,10 +70,7 @@ def claim(rt: RuntimeDep, body: ClaimRequest, request: Request) -> ClaimResult:
 
 
 def _revoke(user: AdminUser, rt: RuntimeDep, device_id: Line) -> RevokeResult:
-    try:
-        return RevokeResult(**get_fleet(rt).provisioning.revoke(device_id, actor=user.username))
-    except ProvisioningError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
+    return RevokeResult(**get_fleet(rt).provisioning.revoke(device_id, actor=user.username))
 
 
 @router.post("/api/v1/devices/{device_id}/revoke", response_model=RevokeResult)

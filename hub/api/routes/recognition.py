@@ -2,7 +2,7 @@
 
 Plain ``def`` routes: FastAPI runs them in its threadpool while the face worker pool does the
 decoding and dlib work (~100 ms per face) in its own processes; a busy engine or a worker that died
-answers 503 with Retry-After (the app's FaceEngineUnavailable handler)."""
+answers 503 with Retry-After (the app's ServiceError handler)."""
 
 from __future__ import annotations
 

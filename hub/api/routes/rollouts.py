@@ -11,7 +11,7 @@ from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep, get_fl
 from hub.api.schemas.fleet import RolloutAction, RolloutCreate, RolloutPublic
 from hub.api.schemas.types import Line
 from hub.db.models.fleet import RolloutDeviceRow, RolloutRow
-from hub.domain.rollout_model import RolloutError, RolloutPlan
+from hub.domain.rollout_model import RolloutPlan
 from hub.services.fleet.rollouts import rollout_public
 
 router = APIRouter(prefix="/api/v1/rollouts", tags=["rollouts"])
@@ -31,18 +31,13 @@ def _one(db: SessionDep, rollout_id: str) -> dict[str, Any]:
 @router.post("", response_model=RolloutPublic, status_code=status.HTTP_201_CREATED)
 def create(user: AdminUser, rt: RuntimeDep, db: SessionDep, body: RolloutCreate) -> dict[str, Any]:
     driver = get_fleet(rt).rollouts
-    try:
-        plan = RolloutPlan(stages=tuple(body.stages), success_threshold_pct=body.success_threshold_pct,
-                           failure_threshold_pct=body.failure_threshold_pct, min_executed=body.min_executed,
-                           device_timeout_s=body.device_timeout_s)
-        rid = driver.create(firmware_id=body.firmware_id, group=body.group, plan=plan, actor=user.username,
-                            device_ids=body.device_ids)
-        if body.start:
-            driver.command(rid, "start", actor=user.username)
-    except LookupError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except RolloutError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT if "another" in str(exc) else 422, str(exc)) from exc
+    plan = RolloutPlan(stages=tuple(body.stages), success_threshold_pct=body.success_threshold_pct,
+                       failure_threshold_pct=body.failure_threshold_pct, min_executed=body.min_executed,
+                       device_timeout_s=body.device_timeout_s)
+    rid = driver.create(firmware_id=body.firmware_id, group=body.group, plan=plan, actor=user.username,
+                        device_ids=body.device_ids)
+    if body.start:
+        driver.command(rid, "start", actor=user.username)
     return _one(db, rid)
 
 
@@ -63,10 +58,5 @@ def get_rollout(_: OperatorUser, db: SessionDep, rollout_id: Line) -> dict[str, 
 @router.post("/{rollout_id}/{action}", response_model=RolloutPublic)
 def act(user: AdminUser, rt: RuntimeDep, db: SessionDep, rollout_id: Line, action: Action,
         body: RolloutAction | None = None) -> dict[str, Any]:
-    try:
-        get_fleet(rt).rollouts.command(rollout_id, action, actor=user.username, reason=body.reason if body else None)
-    except LookupError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except RolloutError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    get_fleet(rt).rollouts.command(rollout_id, action, actor=user.username, reason=body.reason if body else None)
     return _one(db, rollout_id)

@@ -13,7 +13,6 @@ from hub.auth.passwords import hash_password
 from hub.db.models.core import User
 from hub.services.audit import audit
 from hub.services.users import (
-    UserChangeRefused,
     get_user,
     reset_password,
     revoke_user_tokens,
@@ -24,10 +23,7 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
 def _user(db: SessionDep, user_id: int) -> User:
-    try:
-        return get_user(db, user_id)
-    except UserChangeRefused as exc:
-        raise HTTPException(exc.status, exc.message) from exc
+    return get_user(db, user_id)
 
 
 @router.get("", response_model=list[UserPublic])
@@ -53,11 +49,7 @@ def create_user(admin: AdminUser, db: SessionDep, body: UserCreate) -> User:
 def patch_user(admin: AdminUser, db: SessionDep, user_id: Id, body: UserUpdate) -> User:
     """Change role, disable (``active: false``) or re-enable, rename."""
     user = _user(db, user_id)
-    try:
-        update_user(db, user=user, actor=admin.username, role=body.role, active=body.active,
-                    full_name=body.full_name)
-    except UserChangeRefused as exc:
-        raise HTTPException(exc.status, exc.message) from exc
+    update_user(db, user=user, actor=admin.username, role=body.role, active=body.active, full_name=body.full_name)
     db.commit()
     return user
 

@@ -115,3 +115,13 @@ class RemoteCheckinResult(BaseModel):
     distance_m: float
     face_distance: float
     threshold: float
+
+
+class RejectionPublic(BaseModel):
+    """A terminal punch the hub refused to record."""
+
+    key: str
+    device_id: str
+    claimed_employee_id: str | None
+    reason: str
+    at: datetime

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, RootModel
 
 from hub.api.schemas.devices import DevicePublic
 from hub.api.schemas.types import Finite, Id, Int, JsonObject, Line, NonNegInt, Text
@@ -162,6 +162,40 @@ class RolloutPublic(BaseModel):
     created_by: str
     counts: dict[str, int] | None = None
     devices: list[dict[str, Any]] | None = None
+
+
+class ClaimPublic(BaseModel):
+    """An issued claim as listed: never its token (only a hash of it is stored)."""
+
+    claim_id: int
+    device_kind: str
+    group: str | None
+    device_id: str | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    used_by: str | None
+    created_by: str
+
+
+class ConfigLayerPublic(BaseModel):
+    scope: str
+    name: str
+    kind: str
+    values: dict[str, Any]
+
+
+class ConfigLayerSaved(ConfigLayerPublic):
+    devices_updated: list[str]  # devices whose desired config changed and was pushed
+
+
+class ConfigSchema(RootModel[dict[str, Any]]):
+    """The JSON Schema of a device kind's config (ranges and units), for the console's form."""
+
+
+class FirmwareKey(BaseModel):
+    algorithm: Literal["ed25519"]
+    public_key: str  # base64
 
 
 class AlertPublic(BaseModel):

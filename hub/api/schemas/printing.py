@@ -103,3 +103,39 @@ class DepartmentUpdate(BaseModel):
 class StationUpdate(BaseModel):
     box_id: Line = Field(min_length=1, max_length=64)
     queue: Line | None = Field(default=None, max_length=127)
+
+
+class PrintUsage(BaseModel):
+    """Pages used this period against the caller's quota and their department's (None: no limit)."""
+
+    period: str
+    owner: str
+    used: int
+    limit: int | None
+    department: str | None
+    department_used: int | None
+    department_limit: int | None
+
+
+class FaceReleaseResult(BaseModel):
+    employee_id: int
+    job_ids: list[str]
+    message: str
+
+
+class PrintAlertPublic(BaseModel):
+    """A printer fault or failed/stuck job, in the print console's shape."""
+
+    id: int
+    at: datetime
+    last_at: datetime
+    kind: str
+    code: str
+    severity: str
+    box_id: str | None
+    queue: str | None
+    job_id: str | None
+    message: str
+    details: dict[str, Any]
+    state: str
+    count: int

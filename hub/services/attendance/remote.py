@@ -15,14 +15,15 @@ from hub.db.models.attendance import OfficeLocation
 from hub.db.session import transaction
 from hub.domain.geofence import GeofenceError, inside
 from hub.services.attendance.punches import PunchIn, record_punch
+from hub.services.errors import ServiceError
 from hub.services.face.recognition import NoUsableFace
 from hub.services.face.service import FaceService
 
 
-class RemoteRefused(ValueError):
+class RemoteRefused(ServiceError, ValueError):
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status, self.code, self.message = status, code, message
+        super().__init__(f"{code}: {message}", status=status, code=code)
+        self.message = message
 
 
 def remote_checkin(face: FaceService, *, employee_id: int, lat: float, lon: float, selfie: bytes,

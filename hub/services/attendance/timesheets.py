@@ -21,6 +21,7 @@ from hub.domain.attendance import (
     Shift,
     compute_timesheet,
 )
+from hub.services.errors import ServiceError
 
 DURATION_RULES = ("checkin_window_before", "checkin_window_after", "checkout_window_before",
                   "checkout_window_after", "grace_late", "serious_late_after", "grace_early_leave",
@@ -28,8 +29,8 @@ DURATION_RULES = ("checkin_window_before", "checkin_window_after", "checkout_win
                   "unpaid_break_after", "duplicate_window")
 
 
-class TimesheetError(ValueError):
-    pass
+class TimesheetError(ServiceError, ValueError):
+    status = 422
 
 
 def _hhmm(value: str) -> time:

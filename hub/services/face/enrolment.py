@@ -18,6 +18,7 @@ from facecore.quality import EnrolmentRejected, check_enrolment
 from hub.db.models.people import Employee, FaceTemplate
 from hub.db.session import SessionFactory, transaction
 from hub.services.audit import audit
+from hub.services.errors import ServiceError
 from hub.services.face.engine import FaceEngine
 from hub.services.face.gallery import FaceGallery, NewTemplate
 
@@ -25,13 +26,13 @@ MAX_PHOTOS = 10
 MAX_PIXELS = 40_000_000
 
 
-class EnrolmentError(ValueError):
+class EnrolmentError(ServiceError, ValueError):
     """status: HTTP status to answer; code: stable reason; index: the photo at fault (0-based)."""
 
     def __init__(self, status: int, code: str, message: str, index: int | None = None) -> None:
         where = f"photo {index + 1}: " if index is not None else ""
-        super().__init__(f"{where}{code}: {message}")
-        self.status, self.code, self.message, self.index = status, code, message, index
+        super().__init__(f"{where}{code}: {message}", status=status, code=code)
+        self.message, self.index = message, index  # the bare message; str(self) says where and why
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from hub.db.session import transaction
 from hub.domain.biometrics import holds_biometrics, without_biometrics
 from hub.services.audit import audit
 from hub.services.commands import CommandRejected, CommandService
+from hub.services.errors import NotFound
 from hub.services.face.service import FaceService
 from hub.services.users import disable_employee_logins
 from protocol.payloads import CommandAck, CommandAckStatus, DeviceKind, new_id
@@ -32,8 +33,9 @@ log = logging.getLogger(__name__)
 ERASURE_COMMAND_TTL_S = 7 * 24 * 3600
 
 
-class NoSuchEmployee(LookupError):
-    pass
+class NoSuchEmployee(NotFound):
+    def __init__(self, employee_id: int) -> None:
+        super().__init__(f"no employee {employee_id}")
 
 
 def erase_employee(face: FaceService, commands: CommandService, *, employee_id: int, actor: str) -> dict[str, Any]:

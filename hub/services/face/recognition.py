@@ -10,16 +10,17 @@ import numpy as np
 
 from facecore.pipeline import FaceObservation
 from facecore.policy import REJECTED_QUALITY, Decision, MatchPolicy, choose_subject, decide_frame
+from hub.services.errors import ServiceError
 from hub.services.face.engine import DEFAULT_MAX_PIXELS, FaceEngine
 from hub.services.face.gallery import FaceGallery
 
 
-class NoUsableFace(ValueError):
+class NoUsableFace(ServiceError, ValueError):
     """code: no_face | face_too_small | multiple_faces."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.message = code, message
+        super().__init__(f"{code}: {message}", status=422, code=code)
+        self.message = message
 
 
 @dataclass(frozen=True)

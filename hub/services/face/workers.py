@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from facecore.worker import PING, FaceJob, FaceReply
+from hub.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,17 @@ START_GRACE_S = 60.0
 _WORKER_MAIN = "import sys; from facecore.worker import main; sys.exit(main(sys.argv))"
 
 
-class FaceEngineUnavailable(RuntimeError):
+class FaceEngineUnavailable(ServiceError, RuntimeError):
     """The face engine could not do the job now; the caller answers 503 with ``retry_after_s``.
     code: busy | worker_crashed | timeout | stopped."""
 
+    retry_after_s: int
+
     def __init__(self, code: str, message: str, *, retry_after_s: int) -> None:
-        super().__init__(f"face engine {code}: {message}")
-        self.code, self.message, self.retry_after_s = code, message, retry_after_s
+        # The body's code is prefixed: the client tells the engine's state from other refusals.
+        super().__init__(f"face engine {code}: {message}", status=503, code=code,
+                         details={"code": f"face_engine_{code}"}, retry_after_s=retry_after_s)
+        self.message = message
 
 
 class FaceEngineBusy(FaceEngineUnavailable):

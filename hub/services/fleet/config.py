@@ -27,6 +27,7 @@ from hub.domain.device_config import (
 )
 from hub.services.audit import audit
 from hub.services.commands import CommandService
+from hub.services.errors import ServiceError
 from hub.services.fleet.provisioning import ensure_fleet_row
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,15 @@ SITE = "site"
 GROUP = "group"
 
 
-class ConfigRefused(ValueError):
+class ConfigRefused(ServiceError, ValueError):
     def __init__(self, message: str, *, status: int = 422, issues: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
         self.issues = issues or []
+
+    @property
+    def detail(self) -> Any:
+        # The console lists each issue (layer → key: problem) under the message.
+        return str(self) if not self.issues else {"message": str(self), "issues": self.issues}
 
 
 def _layer(s: Session, scope: str, name: str, kind: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -32,17 +32,21 @@ from hub.security.firmware_signing import (
     verify_manifest,
 )
 from hub.services.audit import audit
+from hub.services.errors import ServiceError
 from protocol.payloads import DeviceKind
 from protocol.versions import InvalidVersion, parse_version
 
 CHUNK = 1024 * 1024
 
 
-class FirmwareRefused(ValueError):
+class FirmwareRefused(ServiceError, ValueError):
     def __init__(self, message: str, *, reason: str, status: int = 422) -> None:
-        super().__init__(message)
+        super().__init__(message, status=status, code=reason)
         self.reason = reason
-        self.status = status
+
+    @property
+    def detail(self) -> Any:
+        return f"firmware refused ({self.reason}): {self}"
 
 
 @dataclass(frozen=True, slots=True)

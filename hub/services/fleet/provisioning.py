@@ -39,6 +39,7 @@ from hub.domain.claims import (
 )
 from hub.domain.failure_limit import FailureLimiter
 from hub.services.audit import audit
+from hub.services.errors import ServiceError
 from hub.services.fleet.accounts import BrokerAccounts
 from protocol import topics
 from protocol.payloads import DeviceKind
@@ -54,15 +55,13 @@ REFUSAL_STATUS = {"kind_mismatch": 409, "device_exists": 409, "account_conflict"
 RefusalSink = Callable[[str | None, str, str | None], None]
 
 
-class ProvisioningError(Exception):
+class ProvisioningError(ServiceError):
     """Refused with a reason meant for the caller; ``status`` is the HTTP status to answer."""
 
     def __init__(self, message: str, *, status: int = 400, reason: str = "refused",
                  retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status, code=reason, retry_after_s=retry_after_s)
         self.reason = reason
-        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True, slots=True)

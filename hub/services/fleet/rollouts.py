@@ -41,6 +41,7 @@ from hub.domain.rollout_model import (
 from hub.ingest.handlers import StoredEvent
 from hub.services.audit import audit
 from hub.services.context import FeatureContext
+from hub.services.errors import Conflict, NotFound
 from hub.services.fleet.firmware import FirmwareService
 from protocol.bodies_fleet import FirmwareEvent
 from protocol.firmware import FirmwareRejected
@@ -61,10 +62,14 @@ class _Signed:
     issuer: str
 
 
+class RolloutConflict(Conflict, RolloutError):
+    """A rollout command or creation that does not fit the current state (409 to an API caller)."""
+
+
 def _load(s: Session, rollout_id: str) -> tuple[RolloutRow, Rollout]:
     row = s.get(RolloutRow, rollout_id)
     if row is None:
-        raise LookupError(f"no rollout {rollout_id!r}")
+        raise NotFound(f"no rollout {rollout_id!r}")
     runs = s.execute(select(RolloutDeviceRow).where(RolloutDeviceRow.rollout_id == rollout_id)).scalars()
     devices = {r.device_id: DeviceRun(device_id=r.device_id, stage=r.stage, previous_version=r.previous_version,
                                       state=DeviceState(r.state), offered_at=r.offered_at, changed_at=r.changed_at,
@@ -120,7 +125,7 @@ class RolloutDriver:
         with self._lock, transaction(self.ctx.sessions) as s:
             art = s.get(FirmwareArtifact, firmware_id)
             if art is None:
-                raise LookupError(f"no firmware {firmware_id}")
+                raise NotFound(f"no firmware {firmware_id}")
             q = select(Device.id, Device.firmware).where(Device.kind == art.kind, Device.revoked.is_(False))
             if art.model is not None:
                 q = q.where(Device.model == art.model)
@@ -133,7 +138,7 @@ class RolloutDriver:
                 RolloutRow.state.in_([st.value for st in ACTIVE]), RolloutDeviceRow.device_id.in_(versions))
             ).scalars())
             if busy:
-                raise RolloutError(f"{len(busy)} device(s) are in another active rollout, e.g. {sorted(busy)[0]}")
+                raise RolloutConflict(f"{len(busy)} device(s) are in another active rollout, e.g. {sorted(busy)[0]}")
             rid = uuid.uuid4().hex[:16]
             r = rules.create_rollout(rollout_id=rid, target_version=art.version, plan=plan, current_versions=versions,
                                      seed=rid, now=datetime.now(UTC), min_version=art.min_version)
@@ -166,8 +171,11 @@ class RolloutDriver:
             "rollback": lambda r: rules.rollback(r, now=now, reason=reason or f"rollback by {actor}"),
         }
         if name not in ops:
-            raise RolloutError(f"unknown rollout command {name!r}; known: {', '.join(ops)}")
-        self._step(rollout_id, ops[name], actor=actor, action=f"rollout.{name}")
+            raise RolloutConflict(f"unknown rollout command {name!r}; known: {', '.join(ops)}")
+        try:
+            self._step(rollout_id, ops[name], actor=actor, action=f"rollout.{name}")
+        except RolloutError as exc:  # a command the rollout's state does not allow
+            raise RolloutConflict(str(exc)) from exc
 
     # --- inputs from devices and time -------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from hub.domain import print_quota
 from hub.domain.print_jobs import TERMINAL, InvalidTransition, JobEvent, JobSnapshot, JobState, apply
 from hub.services.commands import CommandRejected
 from hub.services.context import FeatureContext
+from hub.services.errors import ServiceError
 from hub.services.printing import quota, registry
 from hub.services.printing.documents import DocumentError, page_count_for_ranges, prepare_document
 from hub.services.printing.upload import Upload
@@ -36,12 +37,11 @@ log = logging.getLogger(__name__)
 FILES_PATH = "/api/v1/files/print/"
 
 
-class PrintRefused(Exception):
+class PrintRefused(ServiceError):
     """A request the service refuses; ``status`` is the HTTP status the API answers with."""
 
     def __init__(self, status: int, message: str, code: str = "refused") -> None:
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code
+        super().__init__(message, status=status, code=code)
 
 
 # image_too_large is 413 like a face photo with too many pixels (the decoded size is what is too large).

@@ -16,15 +16,15 @@ from pathlib import Path
 import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from hub.services.errors import ServiceError
+
 _FLUSH = 1 << 20  # write to disk in 1 MiB batches (off the event loop)
 _MAX_FIELD = 4096
 
 
-class UploadError(Exception):
+class UploadError(ServiceError):
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(message, status=status)
 
 
 @dataclass
