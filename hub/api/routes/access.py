@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep, get_face
+from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep
 from hub.api.schemas.people import AccessGroupCreate, AccessGroupPublic
 from hub.api.schemas.types import Id
 from hub.db.models.access import AccessGroup, AccessGroupMember
@@ -29,7 +29,7 @@ def _public(db: SessionDep, g: AccessGroup) -> AccessGroupPublic:
 def _resync(rt: HubRuntime, doors: list[str]) -> None:
     # Which people a door admits changed: its terminal drops its gallery and pulls it again.
     if doors and FACE in rt.services:
-        notify_edge_terminals(get_face(rt), rt.commands, version=0, only=doors)
+        notify_edge_terminals(rt.services.get(FACE), rt.commands, version=0, only=doors)
 
 
 def _write(db: SessionDep, group: AccessGroup, body: AccessGroupCreate) -> None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Response, Uploa
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub.api.deps import AdminUser, CurrentUser, LinkedUser, RuntimeDep, SessionDep, get_face
+from hub.api.deps import AdminUser, CurrentUser, FaceDep, LinkedUser, SessionDep
 from hub.api.schemas.attendance import (
     HolidayCreate,
     HolidayPublic,
@@ -278,7 +278,7 @@ def create_location(admin: AdminUser, db: SessionDep, body: LocationCreate) -> O
 
 
 @router.post("/remote-checkin", response_model=RemoteCheckinResult, status_code=status.HTTP_201_CREATED)
-def remote(user: LinkedUser, rt: RuntimeDep, lat: Annotated[Finite, Form()], lon: Annotated[Finite, Form()],
+def remote(user: LinkedUser, face: FaceDep, lat: Annotated[Finite, Form()], lon: Annotated[Finite, Form()],
            file: Annotated[UploadFile, File(description="selfie")],
            direction: Annotated[str, Form(pattern="^(IN|OUT|AUTO)$")] = "AUTO",
            location_id: Annotated[Id | None, Form()] = None) -> dict[str, Any]:
@@ -288,5 +288,5 @@ def remote(user: LinkedUser, rt: RuntimeDep, lat: Annotated[Finite, Form()], lon
     data = file.file.read(15 * 1024 * 1024 + 1)
     if len(data) > 15 * 1024 * 1024:
         raise HTTPException(413, "file: too_large")
-    return remote_checkin(get_face(rt), employee_id=user.employee_id, lat=lat, lon=lon, selfie=data,
+    return remote_checkin(face, employee_id=user.employee_id, lat=lat, lon=lon, selfie=data,
                           direction=direction, location_id=location_id)

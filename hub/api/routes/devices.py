@@ -92,6 +92,7 @@ def update_device(user: AdminUser, rt: RuntimeDep, db: SessionDep, device_id: Li
           detail=changes)
     db.commit()
     if "group" in changes and fleet.config_version:
+        # Not a FleetDep parameter: device routes are core and work on a hub without the fleet feature.
         get_fleet(rt).config.recompute([device_id], actor=user.username)
     db.refresh(dev)
     return _with_fleet(dev, db.get(FleetDevice, device_id))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from hub.api.deps import AdminUser, CurrentUser, OperatorUser, RuntimeDep, SessionDep, get_face
+from hub.api.deps import AdminUser, CurrentUser, FaceDep, OperatorUser, RuntimeDep, SessionDep
 from hub.api.schemas.common import Page
 from hub.api.schemas.people import (
     EmployeeCreate,
@@ -111,10 +111,9 @@ def update_employee(admin: AdminUser, db: SessionDep, employee_id: Id, body: Emp
 
 
 @router.post("/{employee_id}/faces", response_model=EnrolResponse, status_code=status.HTTP_201_CREATED)
-def enrol_faces(admin: AdminUser, rt: RuntimeDep, db: SessionDep, employee_id: Id,
+def enrol_faces(admin: AdminUser, face: FaceDep, rt: RuntimeDep, db: SessionDep, employee_id: Id,
                 file: Annotated[list[UploadFile], File(description=f"1-{MAX_PHOTOS} photos, one face each")],
                 ) -> EnrolResponse:
-    face = get_face(rt)
     if len(file) > MAX_PHOTOS:
         raise HTTPException(422, f"photo_count: send 1 to {MAX_PHOTOS} photos, got {len(file)}")
     photos = []
@@ -144,12 +143,12 @@ def list_faces(admin: AdminUser, db: SessionDep, employee_id: Id) -> list[FaceTe
 
 
 @router.delete("/{employee_id}", response_model=ErasureStatus, status_code=status.HTTP_202_ACCEPTED)
-def erase(admin: AdminUser, rt: RuntimeDep, employee_id: Id) -> dict[str, Any]:
+def erase(admin: AdminUser, face: FaceDep, rt: RuntimeDep, employee_id: Id) -> dict[str, Any]:
     """Right to erasure: templates, photos and snapshots are deleted on the hub now; every door
     terminal is told to delete them too (see ``GET /{id}/erasure`` for their acks)."""
-    return erase_employee(get_face(rt), rt.commands, employee_id=employee_id, actor=admin.username)
+    return erase_employee(face, rt.commands, employee_id=employee_id, actor=admin.username)
 
 
 @router.get("/{employee_id}/erasure", response_model=ErasureStatus)
-def get_erasure(_: AdminUser, rt: RuntimeDep, employee_id: Id) -> dict[str, Any]:
-    return erasure_status(get_face(rt), employee_id=employee_id)
+def get_erasure(_: AdminUser, face: FaceDep, employee_id: Id) -> dict[str, Any]:
+    return erasure_status(face, employee_id=employee_id)

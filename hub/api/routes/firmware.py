@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, sta
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
-from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep, get_fleet
+from hub.api.deps import AdminUser, FleetDep, OperatorUser, RuntimeDep, SessionDep
 from hub.api.schemas.fleet import FirmwareKey, FirmwarePublic
 from hub.api.schemas.types import Id, Line, NonNegInt
 from hub.auth.tokens import check_signed_path
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/firmware", tags=["firmware"])
 
 
 @router.post("", response_model=FirmwarePublic, status_code=status.HTTP_201_CREATED)
-def upload(user: AdminUser, rt: RuntimeDep, file: Annotated[UploadFile, File()],
+def upload(user: AdminUser, fleet: FleetDep, file: Annotated[UploadFile, File()],
            kind: Annotated[str, Form(pattern=r"^(door_terminal|print_box)$")],
            version: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")],
            signature: Annotated[str | None, Form(max_length=256)] = None,
@@ -34,7 +34,7 @@ def upload(user: AdminUser, rt: RuntimeDep, file: Annotated[UploadFile, File()],
     meta = Upload(kind=kind, version=version, filename=file.filename or f"{kind}-{version}.bin",
                   signature=signature or None, sha256=sha256, notes=notes,
                   min_version=(min_version or "").strip() or None, model=(model or "").strip() or None)
-    return get_fleet(rt).firmware.add(meta, file.file, actor=user.username)
+    return fleet.firmware.add(meta, file.file, actor=user.username)
 
 
 @router.get("", response_model=list[FirmwarePublic])
@@ -46,17 +46,17 @@ def list_firmware(_: OperatorUser, db: SessionDep, kind: Line | None = None) -> 
 
 
 @router.get("/public-key", response_model=FirmwareKey)
-def public_key(rt: RuntimeDep) -> dict[str, str]:
+def public_key(fleet: FleetDep) -> dict[str, str]:
     """The Ed25519 key devices verify firmware with (public by nature)."""
-    return {"algorithm": "ed25519", "public_key": get_fleet(rt).firmware.public_key_b64}
+    return {"algorithm": "ed25519", "public_key": fleet.firmware.public_key_b64}
 
 
 @router.get("/{firmware_id}/download")
-def download(rt: RuntimeDep, firmware_id: Id, expires: Annotated[NonNegInt, Query()],
+def download(rt: RuntimeDep, fleet: FleetDep, firmware_id: Id, expires: Annotated[NonNegInt, Query()],
              sig: Annotated[str, Query(max_length=128)]) -> StreamingResponse:
     """Devices download with the signed URL from ``update_firmware`` (no user token)."""
     check_signed_path(download_path(firmware_id), secret=rt.settings.secret(), expires=expires, sig=sig)
-    fw = get_fleet(rt).firmware
+    fw = fleet.firmware
     art = fw.get(firmware_id)
     if art is None or not Path(art.path).exists():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no firmware {firmware_id}")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, get_fleet
+from hub.api.deps import AdminUser, FleetDep, OperatorUser, RuntimeDep
 from hub.api.schemas.devices import CommandPublic
 from hub.api.schemas.fleet import (
     ConfigLayerPublic,
@@ -34,29 +34,29 @@ def _one_site(scope: str, name: str) -> None:
 
 
 @router.get("/api/v1/devices/{device_id}/config", response_model=ConfigView)
-def get_config(_: OperatorUser, rt: RuntimeDep, device_id: Line) -> dict[str, Any]:
-    return get_fleet(rt).config.view(device_id)
+def get_config(_: OperatorUser, fleet: FleetDep, device_id: Line) -> dict[str, Any]:
+    return fleet.config.view(device_id)
 
 
 @router.patch("/api/v1/devices/{device_id}/config", response_model=ConfigView)
-def patch_config(user: AdminUser, rt: RuntimeDep, device_id: Line, body: ConfigPatch) -> dict[str, Any]:
-    return get_fleet(rt).config.patch_device(device_id, body.values, expected_version=body.expected_version,
+def patch_config(user: AdminUser, fleet: FleetDep, device_id: Line, body: ConfigPatch) -> dict[str, Any]:
+    return fleet.config.patch_device(device_id, body.values, expected_version=body.expected_version,
                                              actor=user.username)
 
 
 @router.get("/api/v1/config/layers/{scope}/{name}/{kind}", response_model=ConfigLayerPublic)
-def get_layer(_: OperatorUser, rt: RuntimeDep, scope: Scope, name: Line, kind: Kind) -> dict[str, Any]:
+def get_layer(_: OperatorUser, fleet: FleetDep, scope: Scope, name: Line, kind: Kind) -> dict[str, Any]:
     _one_site(scope, name)
     return {"scope": scope, "name": name, "kind": kind,
-            "values": get_fleet(rt).config.layer(scope=scope, name=name, kind=kind)}
+            "values": fleet.config.layer(scope=scope, name=name, kind=kind)}
 
 
 @router.put("/api/v1/config/layers/{scope}/{name}/{kind}", response_model=ConfigLayerSaved)
-def put_layer(user: AdminUser, rt: RuntimeDep, scope: Scope, name: Line, kind: Kind,
+def put_layer(user: AdminUser, fleet: FleetDep, scope: Scope, name: Line, kind: Kind,
               body: ConfigLayerPut) -> dict[str, Any]:
     """Site defaults: ``/config/layers/site/default/{kind}``; a group: ``/config/layers/group/{group}/{kind}``."""
     _one_site(scope, name)
-    changed = get_fleet(rt).config.set_layer(scope=scope, name=name, kind=kind, values=body.values,
+    changed = fleet.config.set_layer(scope=scope, name=name, kind=kind, values=body.values,
                                              actor=user.username)
     return {"scope": scope, "name": name, "kind": kind, "values": body.values, "devices_updated": changed}
 

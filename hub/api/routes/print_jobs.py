@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from hub.api.deps import AdminUser, CurrentUser, OperatorUser, RuntimeDep, SessionDep, get_print
+from hub.api.deps import AdminUser, CurrentUser, OperatorUser, PrintDep, RuntimeDep, SessionDep
 from hub.api.schemas.printing import (
     DepartmentUpdate,
     FaceReleaseResult,
@@ -75,8 +75,7 @@ def _own_job(feature: PrintFeature, user: Principal, job_id: str) -> PrintJob:
                      "copies": {"type": "integer"}, "duplex": {"type": "boolean"}, "color": {"type": "boolean"},
                      "page_ranges": {"type": "string"}, "media": {"type": "string"},
                      "hold": {"type": "boolean"}}}}}}})
-async def submit_job(request: Request, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
-    feature = get_print(rt)
+async def submit_job(request: Request, rt: RuntimeDep, user: CurrentUser, feature: PrintDep) -> PrintJobPublic:
     length = request.headers.get("content-length")
     upload = await receive_upload(content_type=request.headers.get("content-type", ""), body=request.stream(),
                                   tmp_dir=feature.jobs.tmp,
@@ -97,9 +96,8 @@ async def submit_job(request: Request, rt: RuntimeDep, user: CurrentUser) -> Pri
 
 
 @router.get("/jobs", response_model=PrintJobPage)
-def list_jobs(rt: RuntimeDep, session: SessionDep, user: CurrentUser, state: Line | None = None,
+def list_jobs(session: SessionDep, user: CurrentUser, feature: PrintDep, state: Line | None = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> PrintJobPage:
-    feature = get_print(rt)
     q = select(PrintJob).order_by(PrintJob.created_at.desc()).limit(max(1, min(limit, 500)))
     if not user.at_least(Role.OPERATOR):
         q = q.where(PrintJob.owner_key == owner_key(user))
@@ -109,24 +107,22 @@ def list_jobs(rt: RuntimeDep, session: SessionDep, user: CurrentUser, state: Lin
 
 
 @router.get("/jobs/{job_id}", response_model=PrintJobPublic)
-def get_job(job_id: Line, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
-    feature = get_print(rt)
+def get_job(job_id: Line, user: CurrentUser, feature: PrintDep) -> PrintJobPublic:
     return _public(feature, _own_job(feature, user, job_id), viewer=user, history=True)
 
 
 @router.delete("/jobs/{job_id}", response_model=PrintJobPublic)
-def cancel_job(job_id: Line, rt: RuntimeDep, user: CurrentUser) -> PrintJobPublic:
-    feature = get_print(rt)
+def cancel_job(job_id: Line, user: CurrentUser, feature: PrintDep) -> PrintJobPublic:
     _own_job(feature, user, job_id)
     job = feature.jobs.cancel(job_id, by=user.username)
     return _public(feature, job, viewer=user)
 
 
 @router.put("/pin", status_code=204)
-def set_pin(body: PinUpdate, rt: RuntimeDep, user: CurrentUser) -> None:
+def set_pin(body: PinUpdate, user: CurrentUser, feature: PrintDep) -> None:
     if body.owner is not None and not user.at_least(Role.ADMIN):
         raise HTTPException(403, "only admins set another person's PIN")
-    get_print(rt).release.pins.set_pin(owner_key=body.owner or owner_key(user), pin=body.pin, actor=user.username)
+    feature.release.pins.set_pin(owner_key=body.owner or owner_key(user), pin=body.pin, actor=user.username)
 
 
 @router.get("/usage", response_model=PrintUsage)
@@ -155,14 +151,14 @@ def set_department(body: DepartmentUpdate, rt: RuntimeDep, _: AdminUser) -> None
 
 
 @router.put("/release-stations/{terminal_id}", status_code=204)
-def set_station(terminal_id: Line, body: StationUpdate, rt: RuntimeDep, _: AdminUser) -> None:
-    get_print(rt).release.set_station(terminal_id=terminal_id, box_id=body.box_id, queue=body.queue)
+def set_station(terminal_id: Line, body: StationUpdate, _: AdminUser, feature: PrintDep) -> None:
+    feature.release.set_station(terminal_id=terminal_id, box_id=body.box_id, queue=body.queue)
 
 
 @router.post("/release-stations/{terminal_id}/face", response_model=FaceReleaseResult)
-async def release_face(terminal_id: Line, photo: UploadFile, rt: RuntimeDep, _: OperatorUser) -> dict[str, Any]:
+async def release_face(terminal_id: Line, photo: UploadFile, rt: RuntimeDep, _: OperatorUser,
+                       feature: PrintDep) -> dict[str, Any]:
     """A release station's camera frame: whoever it recognises gets their held jobs printed here."""
-    feature = get_print(rt)
     data = await photo.read(8 * 1024 * 1024 + 1)
     if len(data) > 8 * 1024 * 1024:
         raise HTTPException(413, "the photo is larger than 8 MB")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from sqlalchemy import select
 
-from hub.api.deps import AdminUser, RuntimeDep, SessionDep, get_fleet
+from hub.api.deps import AdminUser, FleetDep, RuntimeDep, SessionDep
 from hub.api.schemas.fleet import (
     ClaimCreate,
     ClaimIssued,
@@ -27,8 +27,8 @@ DEMO_NOTE = ("demo mode: the broker does not authenticate devices (no dynsec adm
 
 
 @router.post("/api/v1/provisioning/claims", response_model=ClaimIssued, status_code=status.HTTP_201_CREATED)
-def create_claim(user: AdminUser, rt: RuntimeDep, body: ClaimCreate) -> ClaimIssued:
-    issued = get_fleet(rt).provisioning.create_claim(
+def create_claim(user: AdminUser, fleet: FleetDep, body: ClaimCreate) -> ClaimIssued:
+    issued = fleet.provisioning.create_claim(
         device_kind=body.device_kind, group=body.group, location=body.location, tags=body.tags,
         ttl_s=body.ttl_s, device_id=body.device_id, created_by=user.username)
     return ClaimIssued(claim_id=issued.claim_id, token=issued.token, device_kind=issued.device_kind,
@@ -54,9 +54,8 @@ _CLAIM_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/api/v1/provisioning/claim", response_model=ClaimResult, responses=_CLAIM_ERRORS)
-def claim(rt: RuntimeDep, body: ClaimRequest, request: Request) -> ClaimResult:
+def claim(rt: RuntimeDep, fleet: FleetDep, body: ClaimRequest, request: Request) -> ClaimResult:
     """A new device presents its one-time token (no user token: the claim token is the credential)."""
-    fleet = get_fleet(rt)
     source = request.client.host if request.client else None
     done = fleet.provisioning.claim(token=body.token, device_kind=body.device_kind, device_id=body.device_id,
                                     source=source)
@@ -69,16 +68,16 @@ def claim(rt: RuntimeDep, body: ClaimRequest, request: Request) -> ClaimResult:
                        ca_pem=fleet.device_ca_pem, note=note)
 
 
-def _revoke(user: AdminUser, rt: RuntimeDep, device_id: Line) -> RevokeResult:
-    return RevokeResult(**get_fleet(rt).provisioning.revoke(device_id, actor=user.username))
+def _revoke(user: AdminUser, fleet: FleetDep, device_id: Line) -> RevokeResult:
+    return RevokeResult(**fleet.provisioning.revoke(device_id, actor=user.username))
 
 
 @router.post("/api/v1/devices/{device_id}/revoke", response_model=RevokeResult)
-def revoke(user: AdminUser, rt: RuntimeDep, device_id: Line) -> RevokeResult:
-    return _revoke(user, rt, device_id)
+def revoke(user: AdminUser, fleet: FleetDep, device_id: Line) -> RevokeResult:
+    return _revoke(user, fleet, device_id)
 
 
 @router.delete("/api/v1/devices/{device_id}", response_model=RevokeResult)
-def delete_device(user: AdminUser, rt: RuntimeDep, device_id: Line) -> RevokeResult:
+def delete_device(user: AdminUser, fleet: FleetDep, device_id: Line) -> RevokeResult:
     """Decommission: cut off at the broker and mark revoked (history is kept)."""
-    return _revoke(user, rt, device_id)
+    return _revoke(user, fleet, device_id)

@@ -12,7 +12,7 @@ import numpy as np
 from fastapi import APIRouter, File, HTTPException, UploadFile
 
 from facecore.images import ImageError
-from hub.api.deps import OperatorUser, RuntimeDep, get_face
+from hub.api.deps import FaceDep, OperatorUser
 from hub.api.schemas.people import IdentifyResponse, VerifyResponse
 from hub.services.face.recognition import Identification, NoUsableFace, Recognizer
 from hub.services.face.service import FaceService
@@ -54,8 +54,7 @@ def _subject_encoding(face: FaceService, data: bytes, name: str) -> np.ndarray:
 
 
 @router.post("/identify", response_model=IdentifyResponse)
-def identify(_: OperatorUser, rt: RuntimeDep, file: Annotated[UploadFile, File()]) -> IdentifyResponse:
-    face = get_face(rt)
+def identify(_: OperatorUser, face: FaceDep, file: Annotated[UploadFile, File()]) -> IdentifyResponse:
     result = _identify(face.recognizer, _read(file, "file"), "file")
     d = result.decision
     return IdentifyResponse(employee_id=int(d.employee_id) if d.employee_id is not None else None,
@@ -64,9 +63,8 @@ def identify(_: OperatorUser, rt: RuntimeDep, file: Annotated[UploadFile, File()
 
 
 @router.post("/verify", response_model=VerifyResponse)
-def verify(_: OperatorUser, rt: RuntimeDep, file1: Annotated[UploadFile, File()],
+def verify(_: OperatorUser, face: FaceDep, file1: Annotated[UploadFile, File()],
            file2: Annotated[UploadFile, File()]) -> VerifyResponse:
-    face = get_face(rt)
     a = _subject_encoding(face, _read(file1, "file1"), "file1")
     b = _subject_encoding(face, _read(file2, "file2"), "file2")
     same, distance, threshold = face.recognizer.compare(a, b)

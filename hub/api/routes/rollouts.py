@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import select
 
-from hub.api.deps import AdminUser, OperatorUser, RuntimeDep, SessionDep, get_fleet
+from hub.api.deps import AdminUser, FleetDep, OperatorUser, SessionDep
 from hub.api.schemas.fleet import RolloutAction, RolloutCreate, RolloutPublic
 from hub.api.schemas.types import Line
 from hub.db.models.fleet import RolloutDeviceRow, RolloutRow
@@ -29,8 +29,8 @@ def _one(db: SessionDep, rollout_id: str) -> dict[str, Any]:
 
 
 @router.post("", response_model=RolloutPublic, status_code=status.HTTP_201_CREATED)
-def create(user: AdminUser, rt: RuntimeDep, db: SessionDep, body: RolloutCreate) -> dict[str, Any]:
-    driver = get_fleet(rt).rollouts
+def create(user: AdminUser, fleet: FleetDep, db: SessionDep, body: RolloutCreate) -> dict[str, Any]:
+    driver = fleet.rollouts
     plan = RolloutPlan(stages=tuple(body.stages), success_threshold_pct=body.success_threshold_pct,
                        failure_threshold_pct=body.failure_threshold_pct, min_executed=body.min_executed,
                        device_timeout_s=body.device_timeout_s)
@@ -56,7 +56,7 @@ def get_rollout(_: OperatorUser, db: SessionDep, rollout_id: Line) -> dict[str, 
 
 
 @router.post("/{rollout_id}/{action}", response_model=RolloutPublic)
-def act(user: AdminUser, rt: RuntimeDep, db: SessionDep, rollout_id: Line, action: Action,
+def act(user: AdminUser, fleet: FleetDep, db: SessionDep, rollout_id: Line, action: Action,
         body: RolloutAction | None = None) -> dict[str, Any]:
-    get_fleet(rt).rollouts.command(rollout_id, action, actor=user.username, reason=body.reason if body else None)
+    fleet.rollouts.command(rollout_id, action, actor=user.username, reason=body.reason if body else None)
     return _one(db, rollout_id)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 
-from hub.api.deps import AdminUser, RuntimeDep, SessionDep, get_webhooks
+from hub.api.deps import AdminUser, SessionDep, WebhooksDep
 from hub.api.schemas.fleet import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic
 from hub.api.schemas.types import Id
 from hub.db.models.fleet import Webhook, WebhookDelivery
@@ -19,8 +19,7 @@ router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 
 @router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
-def create(user: AdminUser, db: SessionDep, rt: RuntimeDep, body: WebhookCreate) -> WebhookCreated:
-    dispatcher = get_webhooks(rt)
+def create(user: AdminUser, dispatcher: WebhooksDep, db: SessionDep, body: WebhookCreate) -> WebhookCreated:
     try:
         # Deliveries check again (a name may resolve elsewhere later); this catches mistakes now.
         dispatcher.check_target(str(body.url))
