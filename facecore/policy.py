@@ -102,8 +102,8 @@ class MatchPolicy:
         if "threshold" in values:
             values.setdefault("threshold_pinned", True)
             # Keep the uncertain band meaningful when a device raises its threshold past 0.7.
-            values.setdefault("unknown_distance", max(self.unknown_distance, float(values["threshold"])))  # type: ignore[arg-type]
-        return replace(self, **values)  # type: ignore[arg-type]
+            values.setdefault("unknown_distance", max(self.unknown_distance, float(values["threshold"])))  # type: ignore[arg-type]  # overrides is Mapping[str, object]: a threshold is a float by contract
+        return replace(self, **values)  # type: ignore[arg-type]  # replace(**dict) loses the per-field types
 
 
 def device_policy_overrides(config: Mapping[str, object]) -> dict[str, object]:

@@ -131,7 +131,7 @@ class InjectedCamera:
                 frame = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
-            yield frame  # type: ignore[misc]
+            yield frame  # type: ignore[misc]  # show() takes any frame; consumers check its type
 
     def close(self) -> None:
         self._closed = True

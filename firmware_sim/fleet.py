@@ -89,14 +89,14 @@ class SimFleet:
             contact = SimulatedDoorContact() if door_contacts else None
             self.doors.append(DoorTerminal(device_id=did, workdir=self.workdir / did, lock=SimulatedLock(),
                                            contact=contact, rng=random.Random(self.rng.random()),
-                                           face_mode=face_mode, policy=policy, **common))  # type: ignore[arg-type]
+                                           face_mode=face_mode, policy=policy, **common))  # type: ignore[arg-type]  # **dict loses per-keyword types
         for n in range(id_offset + 1, id_offset + printboxes + 1):
             did = id_prefix + printbox_id(n)
             # A simulated printer behind a real job runner: submitted jobs are downloaded and "printed".
             printers = SimPrintBackend([SimulatedPrinter(name=f"{did}-laser")])
             self.printboxes.append(PrintBox(device_id=did, workdir=self.workdir / did, printers=printers,
                                             backend=printers, rng=random.Random(self.rng.random()),
-                                            **common))  # type: ignore[arg-type]
+                                            **common))  # type: ignore[arg-type]  # **dict loses per-keyword types
         for d in self.devices:
             # A simulated restart (new boot id, fresh birth messages) is this simulator's reboot.
             d.agent.fleet.reboot_hook = d.agent.soft_reboot

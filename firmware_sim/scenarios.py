@@ -16,7 +16,12 @@ import random
 import threading
 from collections.abc import Callable
 
+from firmware_sim.adapters import SimulatedPrinters
 from firmware_sim.fleet import SimFleet
+from firmware_sim.print_backend import SimPrintBackend
+
+# The simulator's printer sources: both expose their ``SimulatedPrinter`` list as ``items``.
+SimPrinterSources = (SimulatedPrinters, SimPrintBackend)
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +63,12 @@ class ScenarioRunner:
                 log.exception("scenario step failed")
 
     def _paper_out(self) -> None:
-        boxes = [b for b in self.fleet.printboxes if getattr(b.printers, "items", None)]
+        boxes = [(b, b.printers.items) for b in self.fleet.printboxes
+                 if isinstance(b.printers, SimPrinterSources) and b.printers.items]
         if not boxes:
             return
-        box = self._rng.choice(boxes)
-        printer = self._rng.choice(box.printers.items)  # type: ignore[attr-defined]
+        box, printers = self._rng.choice(boxes)
+        printer = self._rng.choice(printers)
         printer.fault("Media empty", state="stopped")
         box.refresh()
         self._note(f"paper-out: {box.device_id}/{printer.name}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from pydantic import BaseModel
+
 import protocol  # noqa: F401  (registers every body model)
 from protocol.contract import TOPICS
 from protocol.cups_states import CUPS_TO_REPORT, PRINTER_REASON_FAULTS
@@ -34,8 +36,8 @@ Payloads above 512 KiB are refused (large files travel over HTTP with signed URL
 """
 
 
-def _schema_block(model: type) -> str:
-    schema = model.model_json_schema()  # type: ignore[attr-defined]
+def _schema_block(model: type[BaseModel]) -> str:
+    schema = model.model_json_schema()
     return "```json\n" + json.dumps(schema, indent=2, sort_keys=True) + "\n```\n"
 
 

@@ -169,7 +169,7 @@ class PahoTransport:
             return  # no paho thread to steer
         # paho's own wait starts at min_delay and doubles; pinning min == max makes it wait exactly
         # the jittered delay computed by our Backoff.
-        self._client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
+        self._client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]  # paho hints int; a float works
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                     properties: Any) -> None:

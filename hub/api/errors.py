@@ -29,11 +29,16 @@ log = logging.getLogger(__name__)
 _SAFE_BYTES = {bytes: lambda b: b[:200].decode("utf-8", "replace")}
 
 
+def scrub_text(value: str) -> str:
+    """``value`` made encodable as UTF-8 (lone surrogates replaced)."""
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
 def scrub(value: Any) -> Any:
     """``value`` with every string made encodable as UTF-8: an echoed input may hold lone surrogates,
     and the response must not fail on what it is refusing."""
     if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
+        return scrub_text(value)
     if isinstance(value, dict):
         return {scrub(k): scrub(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -46,7 +51,7 @@ def validation_message(exc: RequestValidationError) -> str:
     for e in exc.errors()[:10]:
         loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
         parts.append(f"{loc or 'request'}: {e.get('msg', 'invalid')}")
-    return scrub("; ".join(parts))  # type: ignore[no-any-return]
+    return scrub_text("; ".join(parts))
 
 
 def _data_error_cause(exc: Exception) -> Exception:

@@ -117,4 +117,4 @@ def install_openapi(app: FastAPI) -> None:
             app.openapi_schema = document_errors(generate())
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema

@@ -41,7 +41,7 @@ class _SnapshotDict(dict[Any, Any]):
 def _patched_broker_class() -> type:
     from amqtt.broker import Broker
 
-    class PatchedBroker(Broker):  # type: ignore[misc]
+    class PatchedBroker(Broker):  # type: ignore[misc]  # amqtt has no type hints: Broker is Any
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._subscriptions = _SnapshotDict()

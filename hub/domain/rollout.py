@@ -134,7 +134,7 @@ class _Builder:
 
     def set_device(self, run: DeviceRun, to: DeviceState, reason: str = "", **changes: object) -> None:
         self.transitions.append(Transition(self.now, run.device_id, run.state, to, reason))
-        self.devices[run.device_id] = replace(run, state=to, changed_at=self.now, **changes)  # type: ignore[arg-type]
+        self.devices[run.device_id] = replace(run, state=to, changed_at=self.now, **changes)  # type: ignore[arg-type]  # replace(**kw) loses field types
 
     def offer_stage(self, stage: int) -> None:
         ids = []

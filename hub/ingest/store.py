@@ -94,7 +94,7 @@ def persist_batch(session: Session, items: list[Accepted | Rejected], *, handled
             continue
         if item.channel in REGISTRY_CHANNELS:
             try:
-                change = apply_device_message(session, device_id=item.device_id, payload=item.payload,  # type: ignore[arg-type]
+                change = apply_device_message(session, device_id=item.device_id, payload=item.payload,  # type: ignore[arg-type]  # Accepted.payload is BaseModel
                                               at=item.raw.received_at, retained=item.raw.retain,
                                               auto_register=auto_register)
             except UnknownDevice as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
@@ -34,8 +34,8 @@ def list_alerts(_: OperatorUser, db: SessionDep,
     return [alert_public(a) for a in db.execute(q).scalars()]
 
 
-def _move(rt: RuntimeDep, alert_id: Id, to: str, by: str) -> dict[str, Any]:
-    return rt.alerts.transition(alert_id, to=to, by=by)  # type: ignore[arg-type]
+def _move(rt: RuntimeDep, alert_id: Id, to: Literal["acked", "resolved"], by: str) -> dict[str, Any]:
+    return rt.alerts.transition(alert_id, to=to, by=by)
 
 
 @router.post("/{alert_id}/ack", response_model=AlertPublic)

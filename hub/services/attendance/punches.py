@@ -37,7 +37,7 @@ def record_punch(session: Session, punch: PunchIn) -> bool:
     """Insert the punch unless its key exists; True when it is new."""
     values = {k: getattr(punch, k) for k in PunchIn.__dataclass_fields__}
     stmt: Insert = _insert(session)(PunchRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]
+    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]  # execute() is typed Result; DML gives CursorResult
     return bool(result.rowcount)
 
 
@@ -46,7 +46,7 @@ def record_rejection(session: Session, *, key: str, device_id: str, claimed_empl
     stmt: Insert = _insert(session)(PunchRejection).values(
         key=key, device_id=device_id, claimed_employee_id=claimed_employee_id, reason=reason[:500],
     ).on_conflict_do_nothing(index_elements=["key"])
-    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]
+    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]  # execute() is typed Result; DML gives CursorResult
     return bool(result.rowcount)
 
 

@@ -71,7 +71,7 @@ def employee_days(session: Session, *, employee: Employee, start: date, end: dat
     hi = datetime.combine(end + timedelta(days=2), time(), tzinfo=shift.zone)
     rows = session.execute(select(PunchRow).where(PunchRow.employee_id == employee.id, PunchRow.ts >= lo,
                                                   PunchRow.ts < hi)).scalars()
-    punches = [Punch(ts=r.ts, direction=PunchDirection(r.direction), source=r.source,  # type: ignore[arg-type]
+    punches = [Punch(ts=r.ts, direction=PunchDirection(r.direction), source=r.source,  # type: ignore[arg-type]  # str column; Punch wants a Literal
                      device_id=r.device_id, punch_id=f"p{r.id}") for r in rows]
     holidays = [Holiday(date=h.date, name=h.name) for h in session.execute(
         select(HolidayRow).where(HolidayRow.date >= start - timedelta(days=1),

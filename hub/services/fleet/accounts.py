@@ -67,7 +67,7 @@ class DynsecAccounts:
 
     def _admin(self) -> MosquittoDynsec:
         if self._client is None:
-            self._client = MosquittoDynsec(**self._args)  # type: ignore[arg-type]
+            self._client = MosquittoDynsec(**self._args)  # type: ignore[arg-type]  # **dict loses per-keyword types
         return self._client
 
     def _run(self, fn_name: str, *args: str, **kwargs: object) -> object:

@@ -197,7 +197,7 @@ class ProvisioningService:
             except ClaimRefused as exc:
                 raise ProvisioningError(str(exc), status=REFUSAL_STATUS.get(exc.reason, 403),
                                         reason=exc.reason) from exc
-            res: CursorResult[Any] = s.execute(  # type: ignore[assignment]
+            res: CursorResult[Any] = s.execute(  # type: ignore[assignment]  # DML gives CursorResult
                 update(DeviceClaim).where(DeviceClaim.id == row.id, DeviceClaim.used_at.is_(None))
                 .values(used_at=now, used_by=new_id))
             if not res.rowcount:
@@ -271,7 +271,7 @@ class ProvisioningService:
             dev.revoked, dev.online = True, False
             fleet = ensure_fleet_row(s, device_id)
             fleet.revoked_at = now
-            res: CursorResult[Any] = s.execute(update(DeviceCommand).where(  # type: ignore[assignment]
+            res: CursorResult[Any] = s.execute(update(DeviceCommand).where(  # type: ignore[assignment]  # DML: CursorResult
                 DeviceCommand.device_id == device_id, DeviceCommand.state.in_(("pending", "sent")))
                 .values(state="expired", finished_at=now, error="device revoked"))
             cancelled = res.rowcount

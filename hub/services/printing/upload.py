@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -46,7 +47,7 @@ class _Receiver:
         self.tmp_dir, self.max_bytes, self.file_field = tmp_dir, max_bytes, file_field
         self.upload = Upload()
         self._hash = hashlib.sha256()
-        self._fh: object | None = None
+        self._fh: BinaryIO | None = None
         self._buf = bytearray()
         self._field_buf = bytearray()
         self._header_field = bytearray()
@@ -116,11 +117,11 @@ class _Receiver:
         if self._fh is None:
             self._fh = self.upload.path.open("wb")
         self._hash.update(chunk)
-        self._fh.write(chunk)  # type: ignore[attr-defined]
+        self._fh.write(chunk)
 
     def _close(self) -> None:
         if self._fh is not None:
-            self._fh.close()  # type: ignore[attr-defined]
+            self._fh.close()
             self._fh = None
 
     async def flush(self, force: bool = False) -> None:
