@@ -17,7 +17,7 @@ import resource
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
-from facecore.images import ImageError, decode_image, encode_jpeg
+from facecore.images import DEFAULT_MAX_PIXELS, ImageError, decode_image, encode_jpeg
 from facecore.pipeline import FaceObservation, FacePipeline
 
 CHECKIN = "checkin"
@@ -29,7 +29,7 @@ PING = "ping"
 class FaceJob:
     kind: str  # CHECKIN | ENROLMENT | PING
     image: bytes = b""
-    max_pixels: int = 40_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS
     # The JPEG re-encoded without metadata, for callers that keep the photo (enrolment photos).
     want_jpeg: bool = False
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, File, HTTPException, UploadFile
 
-from facecore.images import ImageError
+from facecore.images import DEFAULT_MAX_PIXELS, ImageError
 from hub.api.deps import FaceDep, OperatorUser
 from hub.api.schemas.people import IdentifyResponse, VerifyResponse
 from hub.services.face.recognition import Identification, NoUsableFace, Recognizer
@@ -20,7 +20,7 @@ from hub.services.face.service import FaceService
 router = APIRouter(prefix="/api/v1/recognition", tags=["recognition"])
 
 MAX_BYTES = 15 * 1024 * 1024
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = DEFAULT_MAX_PIXELS
 
 
 def _read(upload: UploadFile, name: str) -> bytes:

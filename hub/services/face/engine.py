@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from facecore.images import ImageError
+from facecore.images import DEFAULT_MAX_PIXELS, ImageError
 from facecore.pipeline import FaceObservation
 from facecore.policy import MatchPolicy
 from facecore.worker import CHECKIN, ENROLMENT, FaceJob, FaceReply
 from hub.services.face.workers import FaceWorkerPool
-
-DEFAULT_MAX_PIXELS = 40_000_000
 
 
 @dataclass(frozen=True)

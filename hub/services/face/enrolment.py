@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facecore.images import ImageError
+from facecore.images import DEFAULT_MAX_PIXELS, ImageError
 from facecore.policy import enrolment_conflict
 from facecore.quality import EnrolmentRejected, check_enrolment
 from hub.db.models.people import Employee, FaceTemplate
@@ -23,7 +23,7 @@ from hub.services.face.engine import FaceEngine
 from hub.services.face.gallery import FaceGallery, NewTemplate
 
 MAX_PHOTOS = 10
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = DEFAULT_MAX_PIXELS
 
 
 class EnrolmentError(ServiceError, ValueError):

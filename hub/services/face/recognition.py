@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facecore.images import DEFAULT_MAX_PIXELS
 from facecore.pipeline import FaceObservation
 from facecore.policy import REJECTED_QUALITY, Decision, MatchPolicy, choose_subject, decide_frame
 from hub.services.errors import ServiceError
-from hub.services.face.engine import DEFAULT_MAX_PIXELS, FaceEngine
+from hub.services.face.engine import FaceEngine
 from hub.services.face.gallery import FaceGallery
 
 

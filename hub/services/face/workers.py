@@ -231,7 +231,3 @@ class FaceWorkerPool:
                 "busy": sum(w.busy for w in workers), "jobs": self.stats.jobs,
                 "busy_refusals": self.stats.busy_refusals, "crashes": self.stats.crashes,
                 "timeouts": self.stats.timeouts, "recycled": self.stats.recycled}
-
-    def pids(self) -> list[int]:
-        with self._lock:
-            return [w.pid for w in self._workers]
